@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs'
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
+import { ConfigError } from '../core/errors.ts'
+import type { ConfigInput, Limits } from './config.ts'
+
+/**
+ * Reads and validates a YAML config file. Every error names the file, line and column and the
+ * key path; unknown keys are errors, so a misspelt setting never silently falls back to a default.
+ */
+export function readConfigFile (file: string): ConfigInput {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`)
+  }
+  return parseConfigText(text, file)
+}
+
+export function parseConfigText (text: string, file: string): ConfigInput {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  const where = (node: Node | null | undefined): string => {
+    const offset = node?.range?.[0] ?? 0
+    const p = lines.linePos(offset)
+    return `${file}:${p.line}:${p.col}`
+  }
+  const firstError = doc.errors[0]
+  if (firstError !== undefined) {
+    const p = lines.linePos(firstError.pos[0])
+    throw new ConfigError(`${file}:${p.line}:${p.col}: invalid YAML: ${firstError.message.split('\n')[0]}`)
+  }
+  const fail = (node: Node | null | undefined, key: string, message: string): never => {
+    throw new ConfigError(`${where(node)}: ${key}: ${message}`)
+  }
+  const root = doc.contents
+  if (root === null) return {}
+  if (!isMap(root)) return fail(root, '(top level)', 'expected a mapping of settings')
+
+  const out: ConfigInput = {}
+  for (const pair of root.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : ''
+    const value = pair.value as Node | null
+    switch (key) {
+      case 'listen': {
+        if (!isSeq(value)) return fail(value ?? (pair.key as Node), key, 'expected a list of addresses')
+        out.listen = value.items.map((item, i) => {
+          const k = `listen[${i}]`
+          if (isScalar(item) && typeof item.value === 'string') return item.value
+          if (!isMap(item)) return fail(item as Node, k, 'expected tcp://HOST:PORT, unix:///PATH, or a mapping with url, mode, group')
+          const entry: { url: string, mode?: string, group?: string } = { url: '' }
+          for (const p of item.items) {
+            const sub = isScalar(p.key) ? String(p.key.value) : ''
+            const v = p.value as Node | null
+            if (sub === 'url') entry.url = str(v, `${k}.url`)
+            else if (sub === 'mode') entry.mode = str(v, `${k}.mode`)
+            else if (sub === 'group') entry.group = isScalar(v) && typeof v.value === 'number' ? String(v.value) : str(v, `${k}.group`)
+            else fail(p.key as Node, `${k}.${sub}`, 'unknown setting (url, mode, group)')
+          }
+          if (entry.url === '') fail(item, `${k}.url`, 'missing')
+          return entry
+        })
+        break
+      }
+      case 'upstream':
+        out.upstream = str(value, key)
+        break
+      case 'dangerouslyAllowUnauthenticatedTcp':
+        if (!isScalar(value) || typeof value.value !== 'boolean') fail(value, key, 'expected true or false')
+        out.dangerouslyAllowUnauthenticatedTcp = (value as { value: boolean }).value
+        break
+      case 'limits': {
+        if (!isMap(value)) return fail(value, key, 'expected a mapping')
+        const limits: Partial<Limits> = {}
+        for (const p of value.items) {
+          const sub = isScalar(p.key) ? String(p.key.value) : ''
+          const v = p.value as Node | null
+          if (!LIMIT_KEYS.includes(sub as keyof Limits)) fail(p.key as Node, `limits.${sub}`, `unknown setting (${LIMIT_KEYS.join(', ')})`)
+          if (!isScalar(v) || typeof v.value !== 'number' || !Number.isSafeInteger(v.value) || v.value <= 0) {
+            fail(v, `limits.${sub}`, 'expected a positive integer')
+          }
+          limits[sub as keyof Limits] = (v as { value: number }).value
+        }
+        out.limits = limits
+        break
+      }
+      default:
+        fail(pair.key as Node, key, 'unknown setting (listen, upstream, dangerouslyAllowUnauthenticatedTcp, limits)')
+    }
+  }
+  return out
+
+  function str (node: Node | null, key: string): string {
+    if (!isScalar(node) || typeof node.value !== 'string' || node.value === '') return fail(node, key, 'expected a non-empty string')
+    return node.value as string
+  }
+}
+
+const LIMIT_KEYS: ReadonlyArray<keyof Limits> = ['maxHeaderSize', 'headersTimeout', 'keepAliveTimeout', 'upgradeBodyLimit']

@@ -1,0 +1,136 @@
+/**
+ * Every failure dockward answers itself, one class per kind. The HTTP status of each kind is set in
+ * one table (`statusByCode`) so the mapping can be read and audited in one place. The body is the
+ * engine's own error format, `{"message": "..."}`, which the docker CLI prints as
+ * "Error response from daemon: ...".
+ */
+
+export const statusByCode = {
+  DW_ERR_MALFORMED_REQUEST: 400,
+  DW_ERR_BAD_REQUEST_TARGET: 400,
+  DW_ERR_AMBIGUOUS_PATH: 400,
+  DW_ERR_INVALID_API_VERSION: 400,
+  DW_ERR_BAD_FRAMING: 400,
+  DW_ERR_UNSUPPORTED_UPGRADE: 400,
+  DW_ERR_ROUTE_NOT_FOUND: 404,
+  DW_ERR_HEADERS_TIMEOUT: 408,
+  DW_ERR_LENGTH_REQUIRED: 411,
+  DW_ERR_BODY_TOO_LARGE: 413,
+  DW_ERR_HEADERS_TOO_LARGE: 431,
+  DW_ERR_INTERNAL: 500,
+  DW_ERR_UNSUPPORTED_TRANSFER_ENCODING: 501,
+  DW_ERR_UPSTREAM_UNAVAILABLE: 502,
+  DW_ERR_UPSTREAM_PROTOCOL: 502,
+  DW_ERR_HTTP_VERSION_NOT_SUPPORTED: 505
+} as const
+
+export type ErrorCode = keyof typeof statusByCode
+
+/** Base of every per-request failure: a stable code, the HTTP status, and a message for the client. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+
+  constructor (code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+    this.status = statusByCode[code]
+  }
+
+  /** The body the engine would send: `{"message": "..."}`. */
+  toBody (): string {
+    return JSON.stringify({ message: this.message })
+  }
+}
+
+/** Bytes the HTTP/1.1 parser refused. */
+export class MalformedRequestError extends GatewayError {
+  constructor (detail: string) { super('DW_ERR_MALFORMED_REQUEST', `malformed HTTP request (${detail})`) }
+}
+
+/** The request headers did not arrive within the header timeout. */
+export class HeadersTimeoutError extends GatewayError {
+  constructor () { super('DW_ERR_HEADERS_TIMEOUT', 'request headers were not received in time') }
+}
+
+/** The request header block is larger than the configured limit. */
+export class HeadersTooLargeError extends GatewayError {
+  constructor () { super('DW_ERR_HEADERS_TOO_LARGE', 'request headers are too large') }
+}
+
+/** The request target is not origin-form (`/path?query`): absolute-form, asterisk-form, fragments. */
+export class BadRequestTargetError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_BAD_REQUEST_TARGET', message) }
+}
+
+/** The path could route differently in the engine than it reads here (encoded or dot segments, `//`, NUL). */
+export class AmbiguousPathError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_AMBIGUOUS_PATH', message) }
+}
+
+/** A version prefix that is not plain `/vMAJOR.MINOR`. */
+export class InvalidApiVersionError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_INVALID_API_VERSION', message) }
+}
+
+/** Message framing dockward will not guess at (a body it cannot delimit, a bad Content-Length). */
+export class BadFramingError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_BAD_FRAMING', message) }
+}
+
+/** An Upgrade the route does not allow (h2c outside `/session` and `/grpc`, for instance). */
+export class UnsupportedUpgradeError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_UNSUPPORTED_UPGRADE', message) }
+}
+
+/** No Engine API operation has this method and path. The engine's own text for it is "page not found". */
+export class RouteNotFoundError extends GatewayError {
+  constructor () { super('DW_ERR_ROUTE_NOT_FOUND', 'page not found') }
+}
+
+/** A body dockward must read before forwarding came without a Content-Length. */
+export class LengthRequiredError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_LENGTH_REQUIRED', message) }
+}
+
+/** A body dockward must read is larger than its cap. */
+export class BodyTooLargeError extends GatewayError {
+  constructor (limit: number) { super('DW_ERR_BODY_TOO_LARGE', `request body exceeds the ${limit}-byte limit for this operation`) }
+}
+
+/** A bug in dockward. The request is refused, never forwarded half-checked. */
+export class InternalError extends GatewayError {
+  constructor (cause: unknown) { super('DW_ERR_INTERNAL', 'dockward could not process the request', { cause }) }
+}
+
+/** Transfer codings other than plain `chunked` (Go's server answers 501 to them as well). */
+export class UnsupportedTransferEncodingError extends GatewayError {
+  constructor (value: string) { super('DW_ERR_UNSUPPORTED_TRANSFER_ENCODING', `unsupported transfer encoding: ${JSON.stringify(value)}`) }
+}
+
+/** The engine could not be reached or dropped the connection before answering. */
+export class UpstreamUnavailableError extends GatewayError {
+  constructor (upstream: string, cause: unknown) {
+    const detail = cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause)
+    super('DW_ERR_UPSTREAM_UNAVAILABLE', `dockward: cannot reach the Docker engine at ${upstream} (${detail}). Is the docker daemon running?`, { cause })
+  }
+}
+
+/** The engine answered in a way dockward will not relay (a 101 to a route that may not switch protocols). */
+export class UpstreamProtocolError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_UPSTREAM_PROTOCOL', message) }
+}
+
+/** HTTP/2 with prior knowledge, or any HTTP version other than 1.0/1.1. */
+export class HttpVersionNotSupportedError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_HTTP_VERSION_NOT_SUPPORTED', message) }
+}
+
+/** Invalid configuration: thrown at start-up, never per request. */
+export class ConfigError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}

@@ -1,0 +1,244 @@
+import http, { type IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Socket } from 'node:net'
+import {
+  BadFramingError, BodyTooLargeError, LengthRequiredError, UpstreamProtocolError, UpstreamUnavailableError, type GatewayError
+} from '../core/errors.ts'
+import type { UpgradeProtocol } from '../route/hijack-routes.ts'
+import { endToEndHeaders, rawHeader } from './hop-headers.ts'
+import { sendErrorOnSocket } from './error-response.ts'
+import type { Upstream } from './upstream.ts'
+
+/** What happened to one upgrade request, for audit and metrics. */
+export interface HijackOutcome {
+  readonly status: number
+  /** `hijacked`: bytes were relayed both ways until both sides closed; `http`: the engine answered normally. */
+  readonly kind: 'hijacked' | 'http' | 'failed'
+  readonly bytesFromClient: number
+  readonly bytesToClient: number
+  readonly end: 'complete' | 'client-closed' | 'upstream-closed' | 'error'
+  readonly error?: Error
+}
+
+export interface UpgradeRequest {
+  readonly req: IncomingMessage
+  readonly socket: Duplex
+  /** Bytes Node read past the request headers: the start of the body, maybe more. */
+  readonly head: Buffer
+  /** The protocol to ask the engine for, or null to forward the request as an ordinary exchange. */
+  readonly protocol: UpgradeProtocol | null
+  /**
+   * The client used the pre-Upgrade form of attach/exec start (no Upgrade headers). The engine is
+   * asked with `Upgrade: tcp`; the 101 is turned back into the `200 OK` raw-stream head the engine
+   * writes for that form (moby api/server/router/container/exec.go).
+   */
+  readonly legacy: boolean
+  /** Cap on a body that must be read before forwarding. */
+  readonly bodyLimit: number
+  /** Hands the socket back to the HTTP server when the exchange stayed HTTP, with unread bytes. */
+  readonly resumeHttp: (socket: Duplex, unread: Buffer) => void
+}
+
+/**
+ * Relays an upgrade request (attach, exec start, /session, /grpc). Node hands over the socket right
+ * after the headers and never reads the body, so the body (exec start's JSON) is read here, up to
+ * `bodyLimit`, by Content-Length. If the engine switches protocols, its 101 head is relayed as sent
+ * and then bytes flow both ways untouched, with half-close carried over: `echo ok | docker run -i`
+ * ends the client's write side first and still expects the output. If the engine answers with an
+ * ordinary response, it is relayed and the connection goes back to the HTTP parser.
+ */
+export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outcome: HijackOutcome) => void): void {
+  const { req, socket } = u
+  let finished = false
+  const finish = (o: HijackOutcome): void => { if (!finished) { finished = true; done(o) } }
+  const fail = (err: GatewayError): void => {
+    sendErrorOnSocket(socket, err)
+    finish({ status: err.status, kind: 'failed', bytesFromClient: 0, bytesToClient: 0, end: 'error', error: err })
+  }
+  // Node removed its own listeners before handing the socket over; an error now would crash.
+  socket.on('error', () => socket.destroy())
+
+  let length = 0
+  if (rawHeader(req.rawHeaders, 'transfer-encoding') !== undefined) {
+    fail(new LengthRequiredError('an upgrade request must carry its body with a Content-Length'))
+    return
+  }
+  const cl = rawHeader(req.rawHeaders, 'content-length')
+  if (cl !== undefined) {
+    if (!/^[0-9]{1,15}$/.test(cl.trim())) { fail(new BadFramingError('invalid Content-Length')); return }
+    length = Number(cl.trim())
+  }
+  if (length > u.bodyLimit) { fail(new BodyTooLargeError(u.bodyLimit)); return }
+
+  readExactly(socket, u.head, length, (body, unread) => {
+    if (body === null) { finish({ status: 0, kind: 'failed', bytesFromClient: 0, bytesToClient: 0, end: 'client-closed' }); return }
+    sendUpstream(body, unread)
+  })
+
+  function sendUpstream (body: Buffer, unread: Buffer): void {
+    const upReq = http.request({
+      ...upstream.connect,
+      // A connection of its own: it becomes the hijacked stream or is closed after the answer.
+      agent: false,
+      method: req.method,
+      path: req.url,
+      headers: endToEndHeaders(req.rawHeaders, { upgrade: u.protocol ?? undefined }),
+      setHost: false
+    })
+    const onClientGone = (): void => { upReq.destroy() }
+    socket.once('close', onClientGone)
+
+    upReq.on('error', (err) => {
+      socket.removeListener('close', onClientGone)
+      if (!finished) fail(new UpstreamUnavailableError(upstream.address.url, err))
+    })
+
+    upReq.on('upgrade', (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
+      socket.removeListener('close', onClientGone)
+      if (u.protocol === null) {
+        // The engine switched protocols on a route that never may: relaying would let the client
+        // speak to the engine unchecked from here on.
+        upSocket.destroy()
+        fail(new UpstreamProtocolError(`engine switched protocols on ${req.method} ${req.url}, which dockward does not allow`))
+        return
+      }
+      socket.write(u.legacy ? legacyHead(upRes) : switchingHead(upRes))
+      if (upHead.length > 0) socket.write(upHead)
+      if (unread.length > 0) upSocket.write(unread)
+      splice(socket, upSocket, (end) => {
+        finish({
+          status: 101,
+          kind: 'hijacked',
+          bytesFromClient: (socket as Socket).bytesRead ?? 0,
+          bytesToClient: (socket as Socket).bytesWritten ?? 0,
+          end
+        })
+      })
+    })
+
+    upReq.on('response', (upRes) => {
+      socket.removeListener('close', onClientGone)
+      relayResponse(upRes, req, socket, unread, u.resumeHttp, (end) => {
+        finish({ status: upRes.statusCode ?? 0, kind: 'http', bytesFromClient: 0, bytesToClient: 0, end })
+      })
+    })
+
+    upReq.end(body)
+  }
+}
+
+/** Reads `length` body bytes from `head` and then the socket; returns the body and what came after it. */
+function readExactly (socket: Duplex, head: Buffer, length: number, cb: (body: Buffer | null, unread: Buffer) => void): void {
+  if (head.length >= length) {
+    cb(head.subarray(0, length), head.subarray(length))
+    return
+  }
+  const parts: Buffer[] = [head]
+  let have = head.length
+  const onData = (chunk: Buffer): void => {
+    parts.push(chunk)
+    have += chunk.length
+    if (have < length) return
+    cleanup()
+    socket.pause()
+    const all = Buffer.concat(parts, have)
+    cb(all.subarray(0, length), all.subarray(length))
+  }
+  const onEnd = (): void => { cleanup(); cb(null, Buffer.alloc(0)) }
+  const cleanup = (): void => {
+    socket.removeListener('data', onData)
+    socket.removeListener('end', onEnd)
+    socket.removeListener('close', onEnd)
+  }
+  socket.on('data', onData)
+  socket.on('end', onEnd)
+  socket.on('close', onEnd)
+}
+
+function switchingHead (res: IncomingMessage): string {
+  let head = `HTTP/${res.httpVersion} ${res.statusCode ?? 101} ${res.statusMessage ?? ''}\r\n`
+  const raw = res.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`
+  return head + '\r\n'
+}
+
+function legacyHead (res: IncomingMessage): string {
+  let head = 'HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n'
+  const raw = res.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase()
+    if (name === 'content-type' || name === 'connection' || name === 'upgrade') continue
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`
+  }
+  return head + '\r\n'
+}
+
+/**
+ * Pipes two sockets both ways. An end (FIN) from one side becomes an end on the other, so a client
+ * that closes its write side after stdin still reads the output; an error or reset on either side
+ * tears both down.
+ */
+function splice (client: Duplex, engine: Socket, done: (end: HijackOutcome['end']) => void): void {
+  let reported = false
+  const report = (end: HijackOutcome['end']): void => { if (!reported) { reported = true; done(end) } }
+  let engineEnded = false
+  engine.on('end', () => { engineEnded = true })
+  engine.on('error', () => { client.destroy() })
+  client.on('error', () => { engine.destroy() })
+  client.on('close', () => {
+    engine.destroy()
+    report('client-closed')
+  })
+  engine.on('close', () => {
+    // After a clean FIN the pipe ends the client side once the data is flushed; otherwise cut it.
+    if (!engineEnded) client.destroy()
+    report(engineEnded ? 'complete' : 'upstream-closed')
+  })
+  client.pipe(engine)
+  engine.pipe(client)
+  client.resume()
+}
+
+/**
+ * Writes an ordinary engine response on the raw socket with our own framing (Node's client has
+ * already removed the engine's), then gives the connection back to the HTTP parser unless either
+ * side asked to close it.
+ */
+function relayResponse (
+  upRes: IncomingMessage,
+  req: IncomingMessage,
+  socket: Duplex,
+  unread: Buffer,
+  resumeHttp: (socket: Duplex, unread: Buffer) => void,
+  done: (end: HijackOutcome['end']) => void
+): void {
+  const status = upRes.statusCode ?? 502
+  const noBody = req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200)
+  const length = upRes.headers['content-length']
+  const chunked = !noBody && length === undefined
+  const closeAfter = req.httpVersion === '1.0' || /\bclose\b/i.test(rawHeader(req.rawHeaders, 'connection') ?? '')
+  const raw = endToEndHeaders(upRes.rawHeaders)
+  let head = `HTTP/1.1 ${status} ${upRes.statusMessage ?? ''}\r\n`
+  for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`
+  if (chunked) head += 'Transfer-Encoding: chunked\r\n'
+  if (closeAfter) head += 'Connection: close\r\n'
+  socket.write(head + '\r\n')
+
+  upRes.on('data', (chunk: Buffer) => {
+    const ok = chunked
+      ? socket.write(`${chunk.length.toString(16)}\r\n`) && socket.write(chunk) && socket.write('\r\n')
+      : socket.write(chunk)
+    if (!ok) { upRes.pause(); socket.once('drain', () => upRes.resume()) }
+  })
+  upRes.on('error', () => { socket.destroy(); done('error') })
+  upRes.on('end', () => {
+    if (chunked) socket.write('0\r\n\r\n')
+    if (closeAfter) {
+      socket.end()
+    } else {
+      socket.removeAllListeners('error')
+      resumeHttp(socket, unread)
+    }
+    done('complete')
+  })
+}

@@ -1,0 +1,50 @@
+/**
+ * Header handling for the forwarded request and response. Node joins duplicate headers in
+ * `req.headers`; BuildKit sends some several times (X-Docker-Expose-Session-Grpc-Method), so
+ * everything here works on `rawHeaders`, keeping order, case and duplicates.
+ */
+
+// RFC 9110 §7.6.1 hop-by-hop fields, plus Expect: dockward answers `100-continue` itself.
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authorization', 'proxy-authenticate', 'expect'
+])
+
+/** Options for `endToEndHeaders`. */
+export interface HeaderFilterOptions {
+  /** Keep `Upgrade` and a `Connection: Upgrade` for a request that may switch protocols. */
+  readonly upgrade?: string | undefined
+}
+
+/**
+ * Returns `rawHeaders` without hop-by-hop fields and without the fields the `Connection` header
+ * names, as the flat [name, value, ...] list that http.request and writeHead accept.
+ */
+export function endToEndHeaders (raw: readonly string[], options?: HeaderFilterOptions): string[] {
+  let named: Set<string> | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
+      for (const token of raw[i + 1]!.split(',')) {
+        const t = token.trim().toLowerCase()
+        if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') (named ??= new Set()).add(t)
+      }
+    }
+  }
+  const out: string[] = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    const lower = name.toLowerCase()
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) === true) continue
+    out.push(name, raw[i + 1]!)
+  }
+  if (options?.upgrade !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', options.upgrade)
+  return out
+}
+
+/** The value of the first header with this (lower-case) name, or undefined. */
+export function rawHeader (raw: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === lowerName.length && raw[i]!.toLowerCase() === lowerName) return raw[i + 1]
+  }
+  return undefined
+}

@@ -1,0 +1,113 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Config } from './config/config.ts'
+import { GatewayError, InternalError, RouteNotFoundError, UnsupportedUpgradeError } from './core/errors.ts'
+import { sendError, sendErrorOnSocket } from './forward/error-response.ts'
+import { forwardRequest } from './forward/forward.ts'
+import { relayUpgrade } from './forward/hijack.ts'
+import { rawHeader } from './forward/hop-headers.ts'
+import { bodyFraming } from './forward/request-framing.ts'
+import { createUpstream, type Upstream } from './forward/upstream.ts'
+import type { RequestSink, ResumeHttp } from './listen/listeners.ts'
+import { createPrefaceReader } from './route/connection-preface.ts'
+import { parseRequestTarget, type RequestTarget } from './route/request-target.ts'
+import { createRouteMatcher, type RouteMatch, type RouteMatcher } from './route/route-matcher.ts'
+import { routeTable } from './route/route-table.ts'
+
+/** One request as the later stages see it: what it names, on which API version. */
+export interface ParsedRequest {
+  readonly method: string
+  readonly target: RequestTarget
+  readonly route: RouteMatch
+}
+
+/**
+ * The composition root: every request goes listen → route → forward (identify, inspect, decide
+ * and observe slot in between as they land). Anything that fails before forwarding is answered
+ * here, in the engine's error format, and never reaches the engine.
+ */
+export interface Gateway extends RequestSink {
+  readonly upstream: Upstream
+  close: () => void
+}
+
+export function createGateway (config: Config): Gateway {
+  const upstream = createUpstream(config.upstream)
+  const matchRoute = createRouteMatcher(routeTable)
+  const legacyHijack = new WeakSet<Duplex>()
+
+  function request (req: IncomingMessage, res: ServerResponse): void {
+    let framing
+    try {
+      const parsed = parseRequest(req, matchRoute)
+      // The pre-Upgrade attach only works as a connection's first request (connection-preface.ts);
+      // later on one, the stream that follows would be read as HTTP.
+      if (parsed.route.operation === 'ContainerAttach') {
+        throw new UnsupportedUpgradeError('attach needs "Connection: Upgrade" and "Upgrade: tcp", or must be the first request on its connection')
+      }
+      framing = bodyFraming(req.rawHeaders)
+    } catch (err) {
+      fail(res, err)
+      return
+    }
+    res.sendDate = false
+    forwardRequest(req, res, upstream, framing, noop)
+  }
+
+  function upgrade (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
+    const legacy = legacyHijack.has(socket)
+    legacyHijack.delete(socket)
+    let protocol
+    try {
+      const parsed = parseRequest(req, matchRoute)
+      const asked = (rawHeader(req.rawHeaders, 'upgrade') ?? '').trim().toLowerCase()
+      protocol = parsed.route.upgrade
+      // Only the protocol the route switches to; anything else is stripped (the request stays an
+      // ordinary exchange) or, on a route that does switch, refused.
+      if (protocol !== null && asked !== protocol) {
+        throw new UnsupportedUpgradeError(`${parsed.route.operation} upgrades to ${JSON.stringify(protocol)} only, not ${JSON.stringify(asked)}`)
+      }
+    } catch (err) {
+      socket.on('error', () => socket.destroy())
+      sendErrorOnSocket(socket, asGatewayError(err))
+      return
+    }
+    relayUpgrade({ req, socket, head, protocol, legacy, bodyLimit: config.limits.upgradeBodyLimit, resumeHttp }, upstream, noop)
+  }
+
+  const preface = createPrefaceReader({
+    matchRoute,
+    maxHeaderSize: config.limits.maxHeaderSize,
+    headersTimeout: config.limits.headersTimeout,
+    onLegacyHijack: (socket: Socket) => { legacyHijack.add(socket) },
+    reject: sendErrorOnSocket
+  })
+
+  return { request, upgrade, preface, upstream, close: upstream.close }
+}
+
+/** Route step: checks the target and names the operation; throws a GatewayError otherwise. */
+export function parseRequest (req: IncomingMessage, matchRoute: RouteMatcher): ParsedRequest {
+  const target = parseRequestTarget(req.url ?? '')
+  const route = matchRoute(req.method ?? '', target.path)
+  if (route === null) throw new RouteNotFoundError()
+  return { method: req.method!, target, route }
+}
+
+function fail (res: ServerResponse, err: unknown): void {
+  // The body was not read: close after answering rather than parse an unknown rest as a request.
+  const raw = res.req.rawHeaders
+  const cl = rawHeader(raw, 'content-length')
+  if (rawHeader(raw, 'transfer-encoding') !== undefined || (cl !== undefined && cl.trim() !== '0')) res.shouldKeepAlive = false
+  sendError(res, asGatewayError(err))
+}
+
+function asGatewayError (err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err
+  // A bug, not a decision: refuse and report it rather than forward half-checked.
+  process.emitWarning(err instanceof Error ? err : new Error(String(err)))
+  return new InternalError(err)
+}
+
+function noop (): void {}

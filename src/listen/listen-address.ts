@@ -1,0 +1,77 @@
+import net from 'node:net'
+import { ConfigError } from '../core/errors.ts'
+
+/** One address dockward accepts clients on. */
+export type ListenAddress =
+  | { readonly kind: 'tcp', readonly host: string, readonly port: number, readonly url: string }
+  | {
+    readonly kind: 'unix'
+    readonly path: string
+    readonly url: string
+    /** File mode of the socket, e.g. 0o660. */
+    readonly mode: number
+    /** Group that owns the socket (name or numeric id), or null to keep the process's group. */
+    readonly group: string | null
+  }
+
+export const DEFAULT_SOCKET_MODE = 0o660
+
+/** Settings a unix listener may carry besides its path (from the YAML object form or the URL query). */
+export interface UnixSocketSettings { mode?: string | undefined, group?: string | undefined }
+
+/**
+ * Parses `tcp://HOST:PORT` or `unix:///PATH` (optionally `?mode=0660&group=docker`).
+ *
+ * @example parseListenUrl('unix:///run/dockward.sock?mode=0660&group=docker')
+ */
+export function parseListenUrl (value: string, settings: UnixSocketSettings = {}): ListenAddress {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(`listen address ${JSON.stringify(value)} is not a URL (expected tcp://HOST:PORT or unix:///PATH)`)
+  }
+  if (url.protocol === 'tcp:') {
+    if (url.port === '' || url.pathname.replace(/^\/$/, '') !== '' || url.search !== '') {
+      throw new ConfigError(`listen address ${JSON.stringify(value)}: expected tcp://HOST:PORT`)
+    }
+    return { kind: 'tcp', host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), url: value }
+  }
+  if (url.protocol === 'unix:') {
+    if (url.host !== '' || url.pathname === '' || url.pathname === '/') {
+      throw new ConfigError(`listen address ${JSON.stringify(value)}: expected unix:///absolute/path`)
+    }
+    for (const key of url.searchParams.keys()) {
+      if (key !== 'mode' && key !== 'group') throw new ConfigError(`listen address ${JSON.stringify(value)}: unknown setting ${JSON.stringify(key)} (mode, group)`)
+    }
+    const modeText = settings.mode ?? url.searchParams.get('mode') ?? undefined
+    const group = settings.group ?? url.searchParams.get('group') ?? null
+    return {
+      kind: 'unix',
+      path: decodeURIComponent(url.pathname),
+      url: value.replace(/\?.*$/, ''),
+      mode: modeText === undefined ? DEFAULT_SOCKET_MODE : parseMode(modeText),
+      group: group === '' ? null : group
+    }
+  }
+  throw new ConfigError(`listen address ${JSON.stringify(value)}: unsupported scheme ${url.protocol} (use tcp:// or unix://)`)
+}
+
+export function parseMode (text: string): number {
+  if (!/^0?[0-7]{3}$/.test(text)) throw new ConfigError(`socket mode ${JSON.stringify(text)}: expected an octal mode such as "0660"`)
+  const mode = Number.parseInt(text, 8)
+  // The owner must be able to use its own socket; anything else is a typo.
+  if ((mode & 0o600) !== 0o600) throw new ConfigError(`socket mode ${text}: the owner needs read and write (0600 at least)`)
+  return mode
+}
+
+/** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and `localhost`. */
+export function isLoopback (host: string): boolean {
+  if (host === 'localhost') return true
+  if (net.isIPv4(host)) return host.startsWith('127.')
+  if (net.isIPv6(host)) {
+    const h = host.toLowerCase()
+    return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h)
+  }
+  return false
+}

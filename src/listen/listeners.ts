@@ -1,0 +1,115 @@
+import fs from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Limits } from '../config/config.ts'
+import type { ListenAddress } from './listen-address.ts'
+import { clearStaleSocket, resolveGroup } from './unix-socket.ts'
+import { HeadersTimeoutError, HeadersTooLargeError, MalformedRequestError } from '../core/errors.ts'
+import { sendErrorOnSocket } from '../forward/error-response.ts'
+
+/** What the listeners hand every connection's requests to. */
+export interface RequestSink {
+  request: (req: http.IncomingMessage, res: http.ServerResponse) => void
+  /** `resumeHttp` gives the socket back to the HTTP parser when the exchange did not switch protocols. */
+  upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp) => void
+  /**
+   * Looks at the first bytes of a new connection before the HTTP parser does, and may rewrite them
+   * (see route/connection-preface.ts). Calls `proceed` with the bytes to parse, or never when it
+   * answered and closed the connection itself.
+   */
+  preface: (socket: net.Socket, first: Buffer, proceed: (bytes: Buffer) => void) => void
+}
+
+export type ResumeHttp = (socket: Duplex, unread: Buffer) => void
+
+export interface Listener {
+  readonly address: ListenAddress
+  /** The bound port for TCP (useful with port 0) or the socket path. */
+  readonly bound: string
+  close: () => Promise<void>
+}
+
+/**
+ * Starts one listener. A plain net.Server accepts the connection, the sink gets a look at its first
+ * bytes, and then it is handed to an http.Server that never listens itself.
+ */
+export async function startListener (address: ListenAddress, limits: Limits, sink: RequestSink): Promise<Listener> {
+  const httpServer = http.createServer({
+    // Long uploads (build contexts, image loads) must not be cut off; streams never time out.
+    requestTimeout: 0,
+    headersTimeout: limits.headersTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    maxHeaderSize: limits.maxHeaderSize,
+    insecureHTTPParser: false,
+    noDelay: true
+  })
+  httpServer.on('request', sink.request)
+  httpServer.on('clientError', onClientError)
+  // A connection enters the HTTP parser here, first after the preface and again after an upgrade
+  // the engine did not grant. 'connection' may be emitted by users to inject sockets (Node docs).
+  const resume: ResumeHttp = (socket, unread) => {
+    if (unread.length > 0) socket.unshift(unread)
+    httpServer.emit('connection', socket)
+    socket.resume()
+  }
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => sink.upgrade(req, socket, head, resume))
+
+  // allowHalfOpen: a hijacked `docker exec -i` closes its write side first and still reads.
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+    socket.setNoDelay(true)
+    socket.once('data', (first: Buffer) => {
+      socket.pause()
+      sink.preface(socket, first, (bytes) => resume(socket, bytes))
+    })
+    socket.on('error', () => socket.destroy())
+    socket.resume()
+  })
+
+  if (address.kind === 'unix') {
+    await clearStaleSocket(address.path)
+    // Create the socket owner-only, then widen: no moment where others could connect.
+    const old = process.umask(0o177)
+    try {
+      await listen(server, { path: address.path })
+    } finally {
+      process.umask(old)
+    }
+    if (address.group !== null) fs.chownSync(address.path, -1, resolveGroup(address.group))
+    fs.chmodSync(address.path, address.mode)
+  } else {
+    await listen(server, { host: address.host, port: address.port })
+  }
+  const addr = server.address()
+  const bound = typeof addr === 'string' ? addr : addr === null ? '' : `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`
+
+  return {
+    address,
+    bound,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      httpServer.closeAllConnections()
+      if (address.kind === 'unix') fs.rmSync(address.path, { force: true })
+    }
+  }
+}
+
+function listen (server: net.Server, options: net.ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options, () => {
+      server.removeListener('error', reject)
+      resolve()
+    })
+  })
+}
+
+// Malformed HTTP, oversize headers, slow headers: answer in the engine's format and close.
+function onClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return }
+  sendErrorOnSocket(socket, err.code === 'HPE_HEADER_OVERFLOW'
+    ? new HeadersTooLargeError()
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT'
+      ? new HeadersTimeoutError()
+      : new MalformedRequestError(err.code ?? 'parse error'))
+}

@@ -1,0 +1,40 @@
+import fs from 'node:fs'
+import net from 'node:net'
+import { ConfigError } from '../core/errors.ts'
+
+/**
+ * Makes a socket path free for listening. A leftover socket file from a process that died is
+ * removed; a socket some process still answers on, or any file that is not a socket, is left alone
+ * and start-up fails, so dockward never steals another server's address or deletes a user's file.
+ */
+export async function clearStaleSocket (path: string): Promise<void> {
+  let stat: fs.Stats
+  try {
+    stat = fs.lstatSync(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw new ConfigError(`cannot inspect ${path}: ${(err as Error).message}`)
+  }
+  if (!stat.isSocket()) throw new ConfigError(`${path} exists and is not a socket; refusing to replace it`)
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(path)
+    probe.once('connect', () => { probe.destroy(); resolve(true) })
+    probe.once('error', () => resolve(false))
+  })
+  if (alive) throw new ConfigError(`${path} is in use by another process`)
+  fs.unlinkSync(path)
+}
+
+/** Resolves a group name or numeric id from /etc/group. */
+export function resolveGroup (group: string): number {
+  if (/^[0-9]+$/.test(group)) return Number(group)
+  let text = ''
+  try {
+    text = fs.readFileSync('/etc/group', 'utf8')
+  } catch {}
+  for (const line of text.split('\n')) {
+    const [name, , gid] = line.split(':')
+    if (name === group && gid !== undefined) return Number(gid)
+  }
+  throw new ConfigError(`group ${JSON.stringify(group)} does not exist`)
+}
