@@ -1,0 +1,66 @@
+// Runs the whole test suite: starts a private Docker engine (scripts/engine.sh), runs every
+// test/**/*.test.ts with node's test runner, and stops the engine it started.
+//   node scripts/test.mjs            all tests
+//   node scripts/test.mjs unit       only tests that need no engine (test/ minus test/e2e and engine suites still skip)
+// An engine named by DOCKWARD_TEST_DOCKER_HOST is reused and left running.
+import { spawnSync, spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const ci = process.env.CI === 'true'
+const onlyUnit = process.argv[2] === 'unit'
+
+function findTests (dir) {
+  const out = []
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name)
+    if (statSync(p).isDirectory()) out.push(...findTests(p))
+    else if (name.endsWith('.test.ts')) out.push(relative(root, p))
+  }
+  return out.sort()
+}
+
+let files = findTests(join(root, 'test'))
+if (onlyUnit) files = files.filter((f) => !f.startsWith('test/e2e/'))
+if (files.length === 0) {
+  console.error('no test files found under test/')
+  process.exit(1)
+}
+
+const env = { ...process.env }
+let engineDir = null
+if (!onlyUnit) {
+  engineDir = mkdtempSync('/tmp/dw-engine.')
+  const up = spawnSync('bash', [join(root, 'scripts/engine.sh'), 'up', engineDir], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
+  if (up.status === 0) {
+    for (const line of readFileSync(join(engineDir, 'env'), 'utf8').split('\n')) {
+      const m = /^([A-Z0-9_]+)=(.*)$/.exec(line)
+      if (m) env[m[1]] = m[2]
+    }
+  } else {
+    const line = 'SKIPPED: could not start a Docker engine (scripts/engine.sh up failed); engine and e2e suites will not run'
+    if (ci) {
+      console.error(`FAILED: ${line} — under CI=true this is a failure`)
+      process.exit(1)
+    }
+    console.log('='.repeat(line.length) + '\n' + line + '\n' + '='.repeat(line.length))
+    engineDir = null
+  }
+}
+
+const stopEngine = () => {
+  if (engineDir !== null) spawnSync('bash', [join(root, 'scripts/engine.sh'), 'down', engineDir], { stdio: 'inherit' })
+  engineDir = null
+}
+process.on('SIGINT', () => { stopEngine(); process.exit(130) })
+process.on('SIGTERM', () => { stopEngine(); process.exit(143) })
+
+// One file at a time: the engine suites share one engine and move gigabytes; in parallel on two
+// cores they would only measure each other.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { cwd: root, env, stdio: 'inherit' })
+child.on('exit', (code, signal) => {
+  stopEngine()
+  process.exit(code ?? (signal ? 1 : 0))
+})

@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** A dockward process started from the built `dist/main.js`, the way users run it. */
+export interface RunningDockward {
+  readonly pid: number
+  /** The unix socket dockward listens on. */
+  readonly socketPath: string
+  /** `unix://...` for DOCKER_HOST / `docker -H`. */
+  readonly dockerHost: string
+  /** The loopback TCP port, when `tcp: true` was asked for. */
+  readonly tcpPort: number | null
+  /** Everything dockward printed on stderr so far. */
+  stderr: () => string
+  stop: () => Promise<void>
+}
+
+export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
+
+export interface StartOptions {
+  readonly upstream: string
+  readonly tcp?: boolean
+  readonly extraArgs?: readonly string[]
+  readonly nodeArgs?: readonly string[]
+}
+
+/** Starts `dockward serve` on a temp unix socket (and a loopback port) and waits until it listens. */
+export async function startDockward (options: StartOptions): Promise<RunningDockward> {
+  const dir = mkdtempSync(join(tmpdir(), 'dw-'))
+  const socketPath = join(dir, 'dw.sock')
+  const args = [...(options.nodeArgs ?? []), MAIN, 'serve', '--listen', `unix://${socketPath}`, '--upstream', options.upstream]
+  if (options.tcp === true) args.push('--listen', 'tcp://127.0.0.1:0')
+  args.push(...(options.extraArgs ?? []))
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  let err = ''
+  child.stderr!.setEncoding('utf8')
+  child.stderr!.on('data', (s: string) => { err += s })
+  const tcpPort = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dockward did not start:\n${err}`)), 10_000)
+    const check = (): void => {
+      if (!err.includes('forwarding to')) return
+      clearTimeout(timer)
+      const m = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(err)
+      resolve(m === null ? null : Number(m[1]))
+    }
+    child.stderr!.on('data', check)
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`dockward exited with ${code}:\n${err}`)) })
+  })
+  return {
+    pid: child.pid!,
+    socketPath,
+    dockerHost: `unix://${socketPath}`,
+    tcpPort,
+    stderr: () => err,
+    stop: () => stopChild(child).finally(() => rmSync(dir, { recursive: true, force: true }))
+  }
+}
+
+function stopChild (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    child.once('exit', () => { clearTimeout(timer); resolve() })
+    child.kill('SIGTERM')
+  })
+}
