@@ -1,0 +1,52 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { parseConfigText } from '../../src/config/config-file.ts'
+import { ConfigError } from '../../src/core/errors.ts'
+
+test('reads every setting', () => {
+  const cfg = parseConfigText([
+    'listen:',
+    '  - tcp://127.0.0.1:2375',
+    '  - url: unix:///run/dockward.sock',
+    '    mode: "0660"',
+    '    group: docker',
+    'upstream: unix:///var/run/docker.sock',
+    'dangerouslyAllowUnauthenticatedTcp: false',
+    'limits:',
+    '  maxHeaderSize: 65536',
+    '  headersTimeout: 30000'
+  ].join('\n'), 'c.yaml')
+  assert.deepEqual(cfg, {
+    listen: ['tcp://127.0.0.1:2375', { url: 'unix:///run/dockward.sock', mode: '0660', group: 'docker' }],
+    upstream: 'unix:///var/run/docker.sock',
+    dangerouslyAllowUnauthenticatedTcp: false,
+    limits: { maxHeaderSize: 65536, headersTimeout: 30000 }
+  })
+})
+
+test('an empty file is an empty config', () => {
+  assert.deepEqual(parseConfigText('', 'c.yaml'), {})
+  assert.deepEqual(parseConfigText('# nothing\n', 'c.yaml'), {})
+})
+
+test('errors name the file, line, column and key', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['upstream: unix:///x\nlisen:\n  - tcp://127.0.0.1:1\n', /^c\.yaml:2:1: lisen: unknown setting/],
+    ['listen: tcp://127.0.0.1:1\n', /^c\.yaml:1:9: listen: expected a list/],
+    ['listen:\n  - url: unix:///x\n    owner: me\n', /^c\.yaml:3:5: listen\[0\]\.owner: unknown setting/],
+    ['listen:\n  - mode: "0660"\n', /^c\.yaml:2:5: listen\[0\]\.url: missing/],
+    ['limits:\n  maxHeaderSize: big\n', /^c\.yaml:2:18: limits\.maxHeaderSize: expected a positive integer/],
+    ['limits:\n  requestTimeout: 5\n', /^c\.yaml:2:3: limits\.requestTimeout: unknown setting/],
+    ['dangerouslyAllowUnauthenticatedTcp: yes please\n', /^c\.yaml:1:37: dangerouslyAllowUnauthenticatedTcp: expected true or false/],
+    ['upstream: [1\n', /^c\.yaml:\d+:\d+: invalid YAML/],
+    ['upstream: a\nupstream: b\n', /^c\.yaml:2:1: invalid YAML/],
+    ['- a\n', /^c\.yaml:1:1: \(top level\): expected a mapping/]
+  ]
+  for (const [text, message] of cases) {
+    assert.throws(() => parseConfigText(text, 'c.yaml'), (err: unknown) => {
+      assert.ok(err instanceof ConfigError)
+      assert.match(err.message, message)
+      return true
+    }, text)
+  }
+})

@@ -1,0 +1,48 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { DEFAULT_LIMITS, resolveConfig } from '../../src/config/config.ts'
+import { ConfigError } from '../../src/core/errors.ts'
+
+test('defaults: a loopback listener and the local engine socket', () => {
+  const cfg = resolveConfig({}, {}, {})
+  assert.deepEqual(cfg.listen.map((l) => l.url), ['tcp://127.0.0.1:2375'])
+  assert.equal(cfg.upstream.url, 'unix:///var/run/docker.sock')
+  assert.deepEqual(cfg.limits, DEFAULT_LIMITS)
+})
+
+test('DOCKER_HOST is the upstream when neither file nor flag names one', () => {
+  assert.equal(resolveConfig({}, {}, { DOCKER_HOST: 'tcp://127.0.0.1:2376' }).upstream.url, 'tcp://127.0.0.1:2376')
+  assert.equal(resolveConfig({ upstream: 'unix:///a.sock' }, {}, { DOCKER_HOST: 'tcp://127.0.0.1:2376' }).upstream.url, 'unix:///a.sock')
+})
+
+test('flags override the file; a repeated --listen replaces the file\'s list', () => {
+  const cfg = resolveConfig(
+    { listen: ['tcp://127.0.0.1:1', 'tcp://127.0.0.1:2'], upstream: 'unix:///file.sock', limits: { headersTimeout: 5 } },
+    { listen: ['unix:///tmp/x.sock?mode=0600&group=0'], upstream: 'unix:///flag.sock' },
+    {}
+  )
+  assert.deepEqual(cfg.listen, [{ kind: 'unix', path: '/tmp/x.sock', url: 'unix:///tmp/x.sock', mode: 0o600, group: '0' }])
+  assert.equal(cfg.upstream.url, 'unix:///flag.sock')
+  assert.equal(cfg.limits.headersTimeout, 5)
+  assert.equal(cfg.limits.maxHeaderSize, DEFAULT_LIMITS.maxHeaderSize)
+})
+
+test('a non-loopback TCP listener needs the loud flag', () => {
+  for (const url of ['tcp://0.0.0.0:2375', 'tcp://[::]:2375', 'tcp://192.0.2.1:2375', 'tcp://example.com:2375']) {
+    assert.throws(() => resolveConfig({}, { listen: [url] }, {}), /not a loopback address.*--dangerously-allow-unauthenticated-tcp/s, url)
+    assert.equal(resolveConfig({}, { listen: [url], dangerouslyAllowUnauthenticatedTcp: true }, {}).listen.length, 1)
+  }
+  for (const url of ['tcp://127.0.0.1:2375', 'tcp://127.1.2.3:2375', 'tcp://[::1]:2375', 'tcp://localhost:2375']) {
+    assert.equal(resolveConfig({}, { listen: [url] }, {}).listen.length, 1, url)
+  }
+})
+
+test('rejects a listener that is the upstream, duplicates, and bad URLs', () => {
+  assert.throws(() => resolveConfig({}, { listen: ['unix:///var/run/docker.sock'] }, {}), /is the upstream itself/)
+  assert.throws(() => resolveConfig({}, { listen: ['tcp://127.0.0.1:1', 'tcp://127.0.0.1:1'] }, {}), /listed twice/)
+  const bad = ['127.0.0.1:2375', 'http://127.0.0.1:1', 'tcp://127.0.0.1', 'unix://relative.sock', 'unix:///x.sock?mode=999', 'unix:///x.sock?mode=rw', 'unix:///x.sock?mode=0060', 'unix:///x.sock?owner=me']
+  for (const url of bad) assert.throws(() => resolveConfig({}, { listen: [url] }, {}), ConfigError, url)
+  for (const up of ['ssh://host', 'unix://', 'tcp://h/x', 'npipe:////./pipe/docker_engine']) {
+    assert.throws(() => resolveConfig({}, { upstream: up }, {}), ConfigError, up)
+  }
+})
