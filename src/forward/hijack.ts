@@ -156,20 +156,20 @@ function readExactly (socket: Duplex, head: Buffer, length: number, cb: (body: B
 }
 
 function switchingHead (res: IncomingMessage): string {
-  let head = `HTTP/${res.httpVersion} ${res.statusCode ?? 101} ${res.statusMessage ?? ''}\r\n`
-  const raw = res.rawHeaders
-  for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`
-  return head + '\r\n'
+  return responseHead(`HTTP/${res.httpVersion} ${res.statusCode ?? 101} ${res.statusMessage ?? ''}`, res.rawHeaders)
 }
 
 function legacyHead (res: IncomingMessage): string {
-  let head = 'HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n'
-  const raw = res.rawHeaders
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase()
-    if (name === 'content-type' || name === 'connection' || name === 'upgrade') continue
-    head += `${raw[i]}: ${raw[i + 1]}\r\n`
-  }
+  const raw = res.rawHeaders.filter((_, i, all) => !LEGACY_DROPPED.has(all[i - (i % 2)]!.toLowerCase()))
+  return responseHead('HTTP/1.1 200 OK', ['Content-Type', 'application/vnd.docker.raw-stream', ...raw])
+}
+
+const LEGACY_DROPPED = new Set(['content-type', 'connection', 'upgrade'])
+
+/** A response head: status line, raw headers in order, blank line. */
+function responseHead (statusLine: string, raw: readonly string[]): string {
+  let head = statusLine + '\r\n'
+  for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`
   return head + '\r\n'
 }
 
@@ -218,11 +218,9 @@ function relayResponse (
   const chunked = !noBody && length === undefined
   const closeAfter = req.httpVersion === '1.0' || /\bclose\b/i.test(rawHeader(req.rawHeaders, 'connection') ?? '')
   const raw = endToEndHeaders(upRes.rawHeaders)
-  let head = `HTTP/1.1 ${status} ${upRes.statusMessage ?? ''}\r\n`
-  for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`
-  if (chunked) head += 'Transfer-Encoding: chunked\r\n'
-  if (closeAfter) head += 'Connection: close\r\n'
-  socket.write(head + '\r\n')
+  if (chunked) raw.push('Transfer-Encoding', 'chunked')
+  if (closeAfter) raw.push('Connection', 'close')
+  socket.write(responseHead(`HTTP/1.1 ${status} ${upRes.statusMessage ?? ''}`, raw))
 
   upRes.on('data', (chunk: Buffer) => {
     const ok = chunked

@@ -205,19 +205,19 @@ export async function runContainer (engine: TestEngine, spec: ContainerSpec): Pr
 
 /** Removes a container (running or not) through the engine directly; a missing one is fine. */
 export async function removeContainer (engine: TestEngine, nameOrId: string): Promise<void> {
-  const r = await engineRequest(engine, 'DELETE', `/containers/${encodeURIComponent(nameOrId)}?force=1&v=1`)
+  const r = await engineRequest(engine, 'DELETE', `/containers/${nameOrId}?force=1&v=1`)
   if (r.status !== 204 && r.status !== 404) throw new Error(`remove ${nameOrId}: ${r.status} ${r.body.toString()}`)
 }
 
 /** Removes an image through the engine directly; a missing one is fine. */
 export async function removeImage (engine: TestEngine, name: string): Promise<void> {
-  const r = await engineRequest(engine, 'DELETE', `/images/${encodeURIComponent(name)}?force=1`)
+  const r = await engineRequest(engine, 'DELETE', `/images/${name}?force=1`)
   if (r.status !== 200 && r.status !== 404) throw new Error(`rmi ${name}: ${r.status} ${r.body.toString()}`)
 }
 
 /** The engine's inspect of a container, or null when it does not exist (404). */
 export async function inspectContainer (engine: TestEngine, nameOrId: string): Promise<any> {
-  const r = await engineRequest(engine, 'GET', `/containers/${encodeURIComponent(nameOrId)}/json`)
+  const r = await engineRequest(engine, 'GET', `/containers/${nameOrId}/json`)
   if (r.status === 404) return null
   if (r.status !== 200) throw new Error(`inspect ${nameOrId}: ${r.status} ${r.body.toString()}`)
   return r.json
