@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Config } from './config/config.ts'
-import { GatewayError, InternalError, RouteNotFoundError, UnsupportedUpgradeError } from './core/errors.ts'
+import { RouteNotFoundError, toGatewayError, UnsupportedUpgradeError } from './core/errors.ts'
 import { sendError, sendErrorOnSocket } from './forward/error-response.ts'
 import { forwardRequest } from './forward/forward.ts'
 import { relayUpgrade } from './forward/hijack.ts'
@@ -52,7 +52,12 @@ export function createGateway (config: Config): Gateway {
       return
     }
     res.sendDate = false
-    forwardRequest(req, res, upstream, framing, noop)
+    try {
+      forwardRequest(req, res, upstream, framing, noop)
+    } catch (err) {
+      // http.request validates headers again; never let a throw here take the process down.
+      fail(res, err)
+    }
   }
 
   function upgrade (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
@@ -70,10 +75,14 @@ export function createGateway (config: Config): Gateway {
       }
     } catch (err) {
       socket.on('error', () => socket.destroy())
-      sendErrorOnSocket(socket, asGatewayError(err))
+      sendErrorOnSocket(socket, toGatewayError(err))
       return
     }
-    relayUpgrade({ req, socket, head, protocol, legacy, bodyLimit: config.limits.upgradeBodyLimit, resumeHttp }, upstream, noop)
+    try {
+      relayUpgrade({ req, socket, head, protocol, legacy, bodyLimit: config.limits.upgradeBodyLimit, resumeHttp }, upstream, noop)
+    } catch (err) {
+      sendErrorOnSocket(socket, toGatewayError(err))
+    }
   }
 
   const preface = createPrefaceReader({
@@ -100,14 +109,7 @@ function fail (res: ServerResponse, err: unknown): void {
   const raw = res.req.rawHeaders
   const cl = rawHeader(raw, 'content-length')
   if (rawHeader(raw, 'transfer-encoding') !== undefined || (cl !== undefined && cl.trim() !== '0')) res.shouldKeepAlive = false
-  sendError(res, asGatewayError(err))
-}
-
-function asGatewayError (err: unknown): GatewayError {
-  if (err instanceof GatewayError) return err
-  // A bug, not a decision: refuse and report it rather than forward half-checked.
-  process.emitWarning(err instanceof Error ? err : new Error(String(err)))
-  return new InternalError(err)
+  sendError(res, toGatewayError(err))
 }
 
 function noop (): void {}

@@ -127,6 +127,18 @@ export class HttpVersionNotSupportedError extends GatewayError {
   constructor (message: string) { super('DW_ERR_HTTP_VERSION_NOT_SUPPORTED', message) }
 }
 
+/**
+ * Any throw on the request path as an answer: GatewayErrors as they are, Node's header validation
+ * as a malformed request, anything else as a bug (reported, and the request refused).
+ */
+export function toGatewayError (err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  if (typeof code === 'string' && /^ERR_(HTTP_)?INVALID_/.test(code)) return new MalformedRequestError(code)
+  process.emitWarning(err instanceof Error ? err : new Error(String(err)))
+  return new InternalError(err)
+}
+
 /** Invalid configuration: thrown at start-up, never per request. */
 export class ConfigError extends Error {
   constructor (message: string) {

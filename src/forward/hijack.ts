@@ -2,7 +2,7 @@ import http, { type IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Socket } from 'node:net'
 import {
-  BadFramingError, BodyTooLargeError, LengthRequiredError, UpstreamProtocolError, UpstreamUnavailableError, type GatewayError
+  BadFramingError, BodyTooLargeError, LengthRequiredError, UpstreamProtocolError, UpstreamUnavailableError, toGatewayError, type GatewayError
 } from '../core/errors.ts'
 import type { UpgradeProtocol } from '../route/hijack-routes.ts'
 import { endToEndHeaders, rawHeader } from './hop-headers.ts'
@@ -76,7 +76,18 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
   })
 
   function sendUpstream (body: Buffer, unread: Buffer): void {
-    const upReq = http.request({
+    let upReq: http.ClientRequest
+    try {
+      upReq = openUpstream()
+    } catch (err) {
+      fail(toGatewayError(err))
+      return
+    }
+    continueUpstream(upReq, body, unread)
+  }
+
+  function openUpstream (): http.ClientRequest {
+    return http.request({
       ...upstream.connect,
       // A connection of its own: it becomes the hijacked stream or is closed after the answer.
       agent: false,
@@ -85,15 +96,22 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
       headers: endToEndHeaders(req.rawHeaders, { upgrade: u.protocol ?? undefined }),
       setHost: false
     })
+  }
+
+  function continueUpstream (upReq: http.ClientRequest, body: Buffer, unread: Buffer): void {
     const onClientGone = (): void => { upReq.destroy() }
     socket.once('close', onClientGone)
+    let answered = false
 
     upReq.on('error', (err) => {
       socket.removeListener('close', onClientGone)
-      if (!finished) fail(new UpstreamUnavailableError(upstream.address.url, err))
+      // Once the engine's answer is on its way, an error can only cut the connection.
+      if (answered) socket.destroy()
+      else fail(new UpstreamUnavailableError(upstream.address.url, err))
     })
 
     upReq.on('upgrade', (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
+      answered = true
       socket.removeListener('close', onClientGone)
       if (u.protocol === null) {
         // The engine switched protocols on a route that never may: relaying would let the client
@@ -117,6 +135,7 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
     })
 
     upReq.on('response', (upRes) => {
+      answered = true
       socket.removeListener('close', onClientGone)
       relayResponse(upRes, req, socket, unread, u.resumeHttp, (end) => {
         finish({ status: upRes.statusCode ?? 0, kind: 'http', bytesFromClient: 0, bytesToClient: 0, end })
