@@ -5,6 +5,8 @@ import type { BodyFraming } from './request-framing.ts'
 import type { Upstream } from './upstream.ts'
 import { sendError } from './error-response.ts'
 
+function uncork (res: ServerResponse): void { res.uncork() }
+
 /** What happened to one forwarded exchange, for audit and metrics. */
 export interface ForwardOutcome {
   /** The engine's status code, or dockward's own when the engine was not reached. */
@@ -60,6 +62,14 @@ export function forwardRequest (
       finish({ status, end: 'upstream-error', error: err })
     })
     upRes.on('end', () => { res.end() })
+    // The engine writes streams in small frames (a log line, a progress message) and one socket
+    // read parses into many of them; corking until the tick ends turns them into one writev.
+    upRes.on('data', () => {
+      if (res.writableCorked === 0) {
+        res.cork()
+        process.nextTick(uncork, res)
+      }
+    })
     upRes.pipe(res, { end: false })
     res.on('finish', () => finish({ status, end: 'complete' }))
   })

@@ -247,8 +247,11 @@ function relayResponse (
       : socket.write(chunk)
     if (!ok) { upRes.pause(); socket.once('drain', () => upRes.resume()) }
   })
+  const onClientGone = (): void => { upRes.destroy() }
+  socket.once('close', onClientGone)
   upRes.on('error', () => { socket.destroy(); done('error') })
   upRes.on('end', () => {
+    socket.removeListener('close', onClientGone)
     if (chunked) socket.write('0\r\n\r\n')
     if (closeAfter) {
       socket.end()

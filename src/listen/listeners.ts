@@ -56,7 +56,12 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => sink.upgrade(req, socket, head, resume))
 
   // allowHalfOpen: a hijacked `docker exec -i` closes its write side first and still reads.
+  // Every accepted connection, ordinary or hijacked, so that close() can end them: net.Server.close()
+  // alone waits for all of them, and a `logs -f` or attach never ends by itself.
+  const sockets = new Set<net.Socket>()
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
     socket.setNoDelay(true)
     socket.once('data', (first: Buffer) => {
       socket.pause()
@@ -87,8 +92,9 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     address,
     bound,
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      httpServer.closeAllConnections()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const socket of sockets) socket.destroy()
+      await closed
       if (address.kind === 'unix') fs.rmSync(address.path, { force: true })
     }
   }
