@@ -42,3 +42,29 @@ test('unknown flags and commands are errors with usage', () => {
   assert.equal(b.status, 2)
   assert.match(b.stderr, /unknown command "srv"/)
 })
+
+test('SIGTERM ends open client connections instead of waiting for them', async () => {
+  const { spawn } = await import('node:child_process')
+  const net = await import('node:net')
+  const dir = mkdtempSync(join(tmpdir(), 'dw-term-'))
+  const sock = join(dir, 'dw.sock')
+  const child = spawn(process.execPath, [MAIN, 'serve', '--listen', `unix://${sock}`, '--upstream', 'unix:///nonexistent.sock'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  try {
+    await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => { if (d.toString().includes('forwarding to')) resolve() }))
+    // One idle keep-alive client after a request, one that never sent a byte.
+    const idle = net.connect(sock)
+    idle.write('GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n')
+    await new Promise((resolve) => idle.once('data', resolve))
+    const silent = net.connect(sock)
+    await new Promise((resolve) => silent.once('connect', resolve))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    child.kill('SIGTERM')
+    const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 3000))])
+    assert.equal(code, 0)
+    idle.destroy()
+    silent.destroy()
+  } finally {
+    child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
