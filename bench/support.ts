@@ -301,3 +301,11 @@ export function peakRssMiB (pid: number): number | null {
     return null
   }
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (10 ms resolution). */
+export function cpuSeconds (pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // utime and stime are fields 14 and 15; comm (field 2) may hold spaces, so count from its ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(f[11]) + Number(f[12])) / 100
+}
