@@ -5,13 +5,92 @@ import type { BodyFraming } from './request-framing.ts'
 import type { Upstream } from './upstream.ts'
 import { sendError } from './error-response.ts'
 
-function corkForTurn (res: ServerResponse): void {
-  if (res.writableCorked !== 0) return
-  res.cork()
-  setImmediate(uncork, res)
+/**
+ * Collects the body chunks that arrive during one event-loop turn and writes them as one chunk
+ * when the turn ends (setImmediate runs after the poll phase that delivered them). The response
+ * head and the final chunk go out in the same write when they fall in the same turn.
+ */
+class TurnBuffer {
+  readonly #res: ServerResponse
+  readonly #src: IncomingMessage
+  #pending: Buffer[] = []
+  #bytes = 0
+  #scheduled = false
+  #ended = false
+  #lastBytesRead = 0
+
+  constructor (res: ServerResponse, src: IncomingMessage) {
+    this.#res = res
+    this.#src = src
+  }
+
+  push (chunk: Buffer): void {
+    this.#pending.push(chunk)
+    this.#bytes += chunk.length
+    // Past a high-water mark, stop reading until this turn's bytes are out.
+    if (this.#bytes >= 1024 * 1024) this.#src.pause()
+    this.#schedule()
+  }
+
+  end (): void {
+    this.#ended = true
+    this.#schedule()
+  }
+
+  #schedule (): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    setImmediate(() => this.#flush())
+  }
+
+  #flush (): void {
+    this.#scheduled = false
+    const res = this.#res
+    if (res.destroyed) return
+    const pending = this.#pending
+    let ok = true
+    if (pending.length > 0) {
+      const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, this.#bytes)
+      this.#pending = []
+      this.#bytes = 0
+      res.cork()
+      ok = res.write(chunk)
+      if (this.#ended) res.end()
+      res.uncork()
+    } else if (this.#ended) {
+      res.end()
+    }
+    if (this.#ended) return
+    if (!ok) {
+      this.#src.pause()
+    } else {
+      if (this.#src.isPaused()) this.#src.resume()
+      this.#pace()
+    }
+  }
+
+  // The engine writes every frame with its own syscall; read as it writes, a stream of short log
+  // lines costs one read, one parse and one write per line. When a turn brought little, let the
+  // next frames gather in the socket for a moment. A fast stream always brings more than the
+  // threshold and is never held back; a slow one waits at most PACE_MS.
+  #pace (): void {
+    const socket = this.#src.socket
+    if (socket === null || socket.isPaused()) return
+    // Less than one full read (libuv reads 64 KiB at a time) since the last turn: the socket ran dry.
+    const read = socket.bytesRead - this.#lastBytesRead
+    this.#lastBytesRead = socket.bytesRead
+    if (read >= PACE_BELOW_BYTES) return
+    socket.pause()
+    setTimeout(resumeSocket, PACE_MS, socket).unref()
+  }
 }
 
-function uncork (res: ServerResponse): void { res.uncork() }
+const PACE_BELOW_BYTES = 60 * 1024
+const PACE_MS = 1
+
+function resumeSocket (socket: import('node:net').Socket): void {
+  if (!socket.destroyed) socket.resume()
+}
 
 /** What happened to one forwarded exchange, for audit and metrics. */
 export interface ForwardOutcome {
@@ -58,23 +137,18 @@ export function forwardRequest (
 
   upReq.on('response', (upRes) => {
     const status = upRes.statusCode ?? 502
-    // Everything written until the end of this event-loop turn (head, body frames, the final
-    // chunk) leaves in one writev: the engine writes streams in small frames, and one socket read
-    // parses into many of them.
-    corkForTurn(res)
     res.writeHead(status, upRes.statusMessage, endToEndHeaders(upRes.rawHeaders))
     // A streaming response (no Content-Length: events, logs, wait, pull) must reach the client
     // before its first body byte: `docker run` waits for the headers of POST /wait before it starts
     // the container, and Node holds headers back until the first write.
     if (upRes.headers['content-length'] === undefined) res.flushHeaders()
-    // A hand-written relay rather than pipe(): a handful of listeners per request instead of a
-    // dozen, with the same backpressure (pause the engine's response until the client drains).
-    upRes.on('data', (chunk: Buffer) => {
-      corkForTurn(res)
-      if (!res.write(chunk)) upRes.pause()
-    })
+    // A hand-written relay rather than pipe(): the frames of one loop turn are joined into one
+    // chunk (the engine writes a log line or a progress message per HTTP chunk, and writing each
+    // on its own costs more than the copy), with the same backpressure as pipe().
+    const relay = new TurnBuffer(res, upRes)
+    upRes.on('data', (chunk: Buffer) => relay.push(chunk))
     res.on('drain', () => upRes.resume())
-    upRes.on('end', () => { res.end() })
+    upRes.on('end', () => relay.end())
     upRes.on('error', (err) => {
       res.destroy(err)
       finish({ status, end: 'upstream-error', error: err })
