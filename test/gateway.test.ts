@@ -78,6 +78,23 @@ describe('gateway against the real engine', { skip: engine === null ? 'no engine
     assert.match(out, /hello-hijack/)
   })
 
+  test('/grpc with Upgrade: h2c is relayed to the engine\'s HTTP/2 server', async () => {
+    // BuildKit clients (buildx) speak gRPC here; the v20 CLI only uses /session, so check the bytes.
+    const out = await rawExchange(dw.socketPath, 'POST /grpc HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00', 1000)
+    const head = 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n'
+    assert.ok(out.startsWith(head), JSON.stringify(out.slice(0, 120)))
+    // The engine's first HTTP/2 frame is its SETTINGS (type 4) on stream 0.
+    assert.equal(out.charCodeAt(head.length + 3), 4)
+  })
+
+  test('the websocket attach is relayed', async () => {
+    const id = await runningContainer(['sh', '-c', 'while true; do echo ws-tick; sleep 0.2; done'])
+    const out = await rawExchange(dw.socketPath, `GET /containers/${id}/attach/ws?stream=1&stdout=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://x\r\n\r\n`, 1000, 2000)
+    assert.match(out, /^HTTP\/1\.1 101 Switching Protocols\r\n/)
+    assert.match(out, /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/)
+    assert.match(out, /ws-tick/)
+  })
+
   test('the pre-Upgrade attach form gets the engine\'s 200 raw-stream answer and both directions', async () => {
     const id = await runningContainer(['cat'], { OpenStdin: true, Tty: true })
     const req = `POST /v1.41/containers/${id}/attach?stream=1&stdin=1&stdout=1 HTTP/1.1\r\nHost: x\r\n\r\n`

@@ -2,14 +2,17 @@ import net from 'node:net'
 
 /**
  * Writes exact bytes on a fresh connection and collects everything that comes back until the
- * server closes, or until `idleMs` passes without data (for connections that stay open).
+ * server closes, until `idleMs` passes without data (for connections that stay open), or at most
+ * `maxMs` (for streams that never go quiet).
  */
-export function rawExchange (socketPath: string, bytes: string | Buffer | Array<string | Buffer>, idleMs = 1500): Promise<string> {
+export function rawExchange (socketPath: string, bytes: string | Buffer | Array<string | Buffer>, idleMs = 1500, maxMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath)
     const chunks: Buffer[] = []
     let timer: NodeJS.Timeout | null = null
+    const deadline = setTimeout(() => done(), maxMs)
     const done = (): void => {
+      clearTimeout(deadline)
       if (timer !== null) clearTimeout(timer)
       socket.destroy()
       resolve(Buffer.concat(chunks).toString('latin1'))
