@@ -3,7 +3,9 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { readdirSync, readlinkSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { engineRequest, requireEngine, type TestEngine } from './support/engine.ts'
 import { startDockward, type RunningDockward } from './support/dockward.ts'
 import { rawExchange, statusCodes } from './support/raw-client.ts'
@@ -218,6 +220,24 @@ describe('gateway against the real engine', { skip: engine === null ? 'no engine
       assert.equal(now, before, 'both connections closed after the client left')
     } finally {
       await fresh.stop()
+    }
+  })
+
+  test('quiet streams outlive every server timeout (logs -f and an attach, with 500 ms limits)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dw-quiet-'))
+    const cfg = join(dir, 'dockward.yaml')
+    writeFileSync(cfg, 'limits:\n  headersTimeout: 500\n  keepAliveTimeout: 500\n')
+    const quiet = await startDockward({ upstream: eng.dockerHost, extraArgs: ['--config', cfg] })
+    try {
+      const id = await runningContainer(['sh', '-c', 'echo first; sleep 3; echo second; sleep 60'])
+      const logs = rawExchange(quiet.socketPath, `GET /containers/${id}/logs?follow=1&stdout=1 HTTP/1.1\r\nHost: x\r\n\r\n`, 5000, 8000)
+      const attach = rawExchange(quiet.socketPath, `POST /containers/${id}/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`, 5000, 8000)
+      const [l, a] = await Promise.all([logs, attach])
+      assert.match(l, /first[\s\S]*second/)
+      assert.match(a, /101 UPGRADED[\s\S]*second/)
+    } finally {
+      await quiet.stop()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 
