@@ -3,11 +3,13 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Config } from './config/config.ts'
 import { RouteNotFoundError, toGatewayError, UnsupportedUpgradeError } from './core/errors.ts'
-import { sendError, sendErrorOnSocket } from './forward/error-response.ts'
+import { sendError, sendErrorOnSocket } from './core/error-response.ts'
 import { forwardRequest } from './forward/forward.ts'
 import { relayUpgrade } from './forward/hijack.ts'
 import { rawHeader } from './forward/hop-headers.ts'
 import { bodyFraming } from './forward/request-framing.ts'
+import { execStartIsDetached } from './inspect/exec-start-body.ts'
+import { readBody } from './inspect/read-body.ts'
 import { createUpstream, type Upstream } from './forward/upstream.ts'
 import type { RequestSink, ResumeHttp } from './listen/listeners.ts'
 import { createPrefaceReader } from './route/connection-preface.ts'
@@ -37,10 +39,26 @@ export function createGateway (config: Config): Gateway {
   const matchRoute = createRouteMatcher(routeTable)
   const legacyHijack = new WeakSet<Duplex>()
 
+  // Responses still being written on each connection. Node hands a socket over on 'upgrade' even
+  // while earlier pipelined responses are in flight; the upgrade waits for them.
+  const inFlight = new WeakMap<Duplex, { count: number, idle: (() => void) | null }>()
+
   function request (req: IncomingMessage, res: ServerResponse): void {
+    const track = inFlight.get(req.socket) ?? { count: 0, idle: null }
+    track.count++
+    inFlight.set(req.socket, track)
+    res.once('close', () => {
+      if (--track.count === 0 && track.idle !== null) {
+        const idle = track.idle
+        track.idle = null
+        idle()
+      }
+    })
+
     let framing
+    let parsed
     try {
-      const parsed = parseRequest(req, matchRoute)
+      parsed = parseRequest(req, matchRoute)
       // The pre-Upgrade attach only works as a connection's first request (connection-preface.ts);
       // later on one, the stream that follows would be read as HTTP.
       if (parsed.route.operation === 'ContainerAttach') {
@@ -52,6 +70,17 @@ export function createGateway (config: Config): Gateway {
       return
     }
     res.sendDate = false
+    if (parsed.route.operation === 'ExecStart') {
+      // Without Upgrade, only a detached exec start stays HTTP (`docker exec -d`); an attached one
+      // would turn a connection dockward reads as HTTP into a raw stream.
+      readBody(req, config.limits.upgradeBodyLimit, config.limits.headersTimeout).then((body) => {
+        if (!execStartIsDetached(body)) {
+          throw new UnsupportedUpgradeError('an attached exec start needs "Connection: Upgrade" and "Upgrade: tcp", or must be the first request on its connection')
+        }
+        forwardRequest(req, res, upstream, framing, noop, body)
+      }).catch((err: unknown) => fail(res, err))
+      return
+    }
     try {
       forwardRequest(req, res, upstream, framing, noop)
     } catch (err) {
@@ -61,6 +90,19 @@ export function createGateway (config: Config): Gateway {
   }
 
   function upgrade (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
+    // A keep-alive timer armed after an earlier response must not fire on a hijacked stream.
+    ;(socket as Socket).setTimeout?.(0)
+    socket.on('error', () => socket.destroy())
+    const track = inFlight.get(socket)
+    if (track !== undefined && track.count > 0) {
+      socket.pause()
+      track.idle = () => upgradeWhenIdle(req, socket, head, resumeHttp)
+      return
+    }
+    upgradeWhenIdle(req, socket, head, resumeHttp)
+  }
+
+  function upgradeWhenIdle (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
     const legacy = legacyHijack.has(socket)
     legacyHijack.delete(socket)
     let protocol
@@ -74,12 +116,12 @@ export function createGateway (config: Config): Gateway {
         throw new UnsupportedUpgradeError(`${parsed.route.operation} upgrades to ${JSON.stringify(protocol)} only, not ${JSON.stringify(asked)}`)
       }
     } catch (err) {
-      socket.on('error', () => socket.destroy())
       sendErrorOnSocket(socket, toGatewayError(err))
       return
     }
+    const limits = config.limits
     try {
-      relayUpgrade({ req, socket, head, protocol, legacy, bodyLimit: config.limits.upgradeBodyLimit, resumeHttp }, upstream, noop)
+      relayUpgrade({ req, socket, head, protocol, legacy, bodyLimit: limits.upgradeBodyLimit, bodyTimeout: limits.headersTimeout, resumeHttp }, upstream, noop)
     } catch (err) {
       sendErrorOnSocket(socket, toGatewayError(err))
     }

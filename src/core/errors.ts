@@ -11,6 +11,8 @@ export const statusByCode = {
   DW_ERR_AMBIGUOUS_PATH: 400,
   DW_ERR_INVALID_API_VERSION: 400,
   DW_ERR_BAD_FRAMING: 400,
+  DW_ERR_BAD_REQUEST_BODY: 400,
+  DW_ERR_CROSS_SITE_REQUEST: 403,
   DW_ERR_UNSUPPORTED_UPGRADE: 400,
   DW_ERR_ROUTE_NOT_FOUND: 404,
   DW_ERR_HEADERS_TIMEOUT: 408,
@@ -51,7 +53,7 @@ export class MalformedRequestError extends GatewayError {
 
 /** The request headers did not arrive within the header timeout. */
 export class HeadersTimeoutError extends GatewayError {
-  constructor () { super('DW_ERR_HEADERS_TIMEOUT', 'request headers were not received in time') }
+  constructor (message = 'request headers were not received in time') { super('DW_ERR_HEADERS_TIMEOUT', message) }
 }
 
 /** The request header block is larger than the configured limit. */
@@ -77,6 +79,19 @@ export class InvalidApiVersionError extends GatewayError {
 /** Message framing dockward will not guess at (a body it cannot delimit, a bad Content-Length). */
 export class BadFramingError extends GatewayError {
   constructor (message: string) { super('DW_ERR_BAD_FRAMING', message) }
+}
+
+/** A body dockward must understand to decide, and cannot read unambiguously. */
+export class BadRequestBodyError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_BAD_REQUEST_BODY', message) }
+}
+
+/**
+ * A request a browser was made to send (an Origin header, or a Host that is not loopback on a
+ * loopback listener: DNS rebinding). The Docker API is root on the host; web pages get nothing.
+ */
+export class CrossSiteRequestError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_CROSS_SITE_REQUEST', message) }
 }
 
 /** An Upgrade the route does not allow (h2c outside `/session` and `/grpc`, for instance). */

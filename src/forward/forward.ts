@@ -1,9 +1,9 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
-import { UpstreamUnavailableError } from '../core/errors.ts'
+import { UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.ts'
 import { endToEndHeaders } from './hop-headers.ts'
 import type { BodyFraming } from './request-framing.ts'
 import type { Upstream } from './upstream.ts'
-import { sendError } from './error-response.ts'
+import { sendError } from '../core/error-response.ts'
 
 /**
  * Collects the body chunks that arrive during one event-loop turn and writes them as one chunk
@@ -111,12 +111,19 @@ export function forwardRequest (
   res: ServerResponse,
   upstream: Upstream,
   framing: BodyFraming,
-  done: (outcome: ForwardOutcome) => void
+  done: (outcome: ForwardOutcome) => void,
+  /** A body already read for inspection: exactly these bytes are sent, with their own length. */
+  inspectedBody?: Buffer
 ): void {
-  const headers = endToEndHeaders(req.rawHeaders)
-  // The hop-by-hop Transfer-Encoding was dropped; say again that the body is chunked, or Node
-  // would send a GET or DELETE body unframed.
-  if (framing === 'chunked') headers.push('Transfer-Encoding', 'chunked')
+  let headers = endToEndHeaders(req.rawHeaders)
+  if (inspectedBody !== undefined) {
+    headers = headers.filter((_, i, all) => all[i - (i % 2)]!.toLowerCase() !== 'content-length')
+    headers.push('Content-Length', String(inspectedBody.length))
+  } else if (framing === 'chunked') {
+    // The hop-by-hop Transfer-Encoding was dropped; say again that the body is chunked, or Node
+    // would send a GET or DELETE body unframed.
+    headers.push('Transfer-Encoding', 'chunked')
+  }
 
   let finished = false
   const finish = (outcome: ForwardOutcome): void => {
@@ -137,7 +144,16 @@ export function forwardRequest (
 
   upReq.on('response', (upRes) => {
     const status = upRes.statusCode ?? 502
-    res.writeHead(status, upRes.statusMessage, endToEndHeaders(upRes.rawHeaders))
+    try {
+      res.writeHead(status, upRes.statusMessage, endToEndHeaders(upRes.rawHeaders))
+    } catch (err) {
+      // A status line or header Node will not write: the engine's answer cannot be relayed as is.
+      upReq.destroy()
+      const e = new UpstreamProtocolError(`dockward cannot relay the engine's response (${(err as NodeJS.ErrnoException).code ?? 'invalid'})`)
+      sendError(res, e)
+      finish({ status: e.status, end: 'upstream-error', error: e })
+      return
+    }
     // A streaming response (no Content-Length: events, logs, wait, pull) must reach the client
     // before its first body byte: `docker run` waits for the headers of POST /wait before it starts
     // the container, and Node holds headers back until the first write.
@@ -176,7 +192,9 @@ export function forwardRequest (
     finish({ status: res.statusCode, end: 'client-aborted' })
   })
 
-  if (framing === 'none') {
+  if (inspectedBody !== undefined) {
+    upReq.end(inspectedBody)
+  } else if (framing === 'none') {
     upReq.end()
   } else {
     req.pipe(upReq)

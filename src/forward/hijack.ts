@@ -6,7 +6,8 @@ import {
 } from '../core/errors.ts'
 import type { UpgradeProtocol } from '../route/hijack-routes.ts'
 import { endToEndHeaders, rawHeader } from './hop-headers.ts'
-import { sendErrorOnSocket } from './error-response.ts'
+import { checkConnectionHeader } from './request-framing.ts'
+import { sendErrorOnSocket } from '../core/error-response.ts'
 import type { Upstream } from './upstream.ts'
 
 /** What happened to one upgrade request, for audit and metrics. */
@@ -35,6 +36,8 @@ export interface UpgradeRequest {
   readonly legacy: boolean
   /** Cap on a body that must be read before forwarding. */
   readonly bodyLimit: number
+  /** Time the client has to send that body. */
+  readonly bodyTimeout: number
   /** Hands the socket back to the HTTP server when the exchange stayed HTTP, with unread bytes. */
   readonly resumeHttp: (socket: Duplex, unread: Buffer) => void
 }
@@ -57,6 +60,12 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
   }
   // Node removed its own listeners before handing the socket over; an error now would crash.
   socket.on('error', () => socket.destroy())
+  try {
+    checkConnectionHeader(req.rawHeaders)
+  } catch (err) {
+    fail(toGatewayError(err))
+    return
+  }
 
   let length = 0
   if (rawHeader(req.rawHeaders, 'transfer-encoding') !== undefined) {
@@ -70,15 +79,20 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
   }
   if (length > u.bodyLimit) { fail(new BodyTooLargeError(u.bodyLimit)); return }
 
-  readExactly(socket, u.head, length, (body, unread) => {
-    if (body === null) { finish({ status: 0, kind: 'failed', bytesFromClient: 0, bytesToClient: 0, end: 'client-closed' }); return }
+  readExactly(socket, u.head, length, u.bodyTimeout, (body, unread) => {
+    if (body === null) {
+      // The client closed or stalled before its body was complete; nothing was forwarded.
+      socket.destroy()
+      finish({ status: 0, kind: 'failed', bytesFromClient: 0, bytesToClient: 0, end: 'client-closed' })
+      return
+    }
     sendUpstream(body, unread)
   })
 
   function sendUpstream (body: Buffer, unread: Buffer): void {
     let upReq: http.ClientRequest
     try {
-      upReq = openUpstream()
+      upReq = openUpstream(body)
     } catch (err) {
       fail(toGatewayError(err))
       return
@@ -86,14 +100,14 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
     continueUpstream(upReq, body, unread)
   }
 
-  function openUpstream (): http.ClientRequest {
+  function openUpstream (body: Buffer): http.ClientRequest {
     return http.request({
       ...upstream.connect,
       // A connection of its own: it becomes the hijacked stream or is closed after the answer.
       agent: false,
       method: req.method,
       path: req.url,
-      headers: endToEndHeaders(req.rawHeaders, { upgrade: u.protocol ?? undefined }),
+      headers: framedHeaders(req.rawHeaders, u.protocol, body.length),
       setHost: false
     })
   }
@@ -146,12 +160,30 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
   }
 }
 
-/** Reads `length` body bytes from `head` and then the socket; returns the body and what came after it. */
-function readExactly (socket: Duplex, head: Buffer, length: number, cb: (body: Buffer | null, unread: Buffer) => void): void {
+/**
+ * The headers sent to the engine: end-to-end ones, the decided Upgrade, and a Content-Length for
+ * exactly the body that was read (never the client's own framing).
+ */
+function framedHeaders (raw: readonly string[], protocol: UpgradeProtocol | null, length: number): string[] {
+  const headers = endToEndHeaders(raw, { upgrade: protocol ?? undefined })
+  const out: string[] = []
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!)
+  }
+  if (length > 0) out.push('Content-Length', String(length))
+  return out
+}
+
+/**
+ * Reads `length` body bytes from `head` and then the socket, within `timeoutMs`; returns the body
+ * and what came after it, or null when the client closed or stalled first.
+ */
+function readExactly (socket: Duplex, head: Buffer, length: number, timeoutMs: number, cb: (body: Buffer | null, unread: Buffer) => void): void {
   if (head.length >= length) {
     cb(head.subarray(0, length), head.subarray(length))
     return
   }
+  const timer = setTimeout(() => { cleanup(); cb(null, Buffer.alloc(0)) }, timeoutMs)
   const parts: Buffer[] = [head]
   let have = head.length
   const onData = (chunk: Buffer): void => {
@@ -165,6 +197,7 @@ function readExactly (socket: Duplex, head: Buffer, length: number, cb: (body: B
   }
   const onEnd = (): void => { cleanup(); cb(null, Buffer.alloc(0)) }
   const cleanup = (): void => {
+    clearTimeout(timer)
     socket.removeListener('data', onData)
     socket.removeListener('end', onEnd)
     socket.removeListener('close', onEnd)
@@ -209,8 +242,11 @@ function splice (client: Duplex, engine: Socket, done: (end: HijackOutcome['end'
     report('client-closed')
   })
   engine.on('close', () => {
-    // After a clean FIN the pipe ends the client side once the data is flushed; otherwise cut it.
+    // The engine closes the whole connection when the stream is over, as it would directly: once
+    // the pipe has flushed the rest to the client and ended it, close it. Without a clean FIN, cut it.
     if (!engineEnded) client.destroy()
+    else if (client.writableFinished) client.destroy()
+    else client.once('finish', () => client.destroy())
     report(engineEnded ? 'complete' : 'upstream-closed')
   })
   client.pipe(engine)

@@ -10,6 +10,11 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization', 'proxy-authenticate', 'expect'
 ])
 
+// Never removed because a Connection header names them: dropping a request's Content-Length would
+// send its body unframed, and the engine would read it as a second request. Requests whose
+// Connection header names them are refused before this (request-framing.ts).
+const FRAMING = new Set(['content-length', 'host'])
+
 /** Options for `endToEndHeaders`. */
 export interface HeaderFilterOptions {
   /** Keep `Upgrade` and a `Connection: Upgrade` for a request that may switch protocols. */
@@ -26,7 +31,7 @@ export function endToEndHeaders (raw: readonly string[], options?: HeaderFilterO
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
       for (const token of raw[i + 1]!.split(',')) {
         const t = token.trim().toLowerCase()
-        if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') (named ??= new Set()).add(t)
+        if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade' && !FRAMING.has(t)) (named ??= new Set()).add(t)
       }
     }
   }
@@ -39,6 +44,18 @@ export function endToEndHeaders (raw: readonly string[], options?: HeaderFilterO
   }
   if (options?.upgrade !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', options.upgrade)
   return out
+}
+
+/** Names a Connection header lists that must never be treated as hop-by-hop, or null. */
+export function connectionNamesFraming (raw: readonly string[]): string | null {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue
+    for (const token of raw[i + 1]!.split(',')) {
+      const t = token.trim().toLowerCase()
+      if (FRAMING.has(t)) return t
+    }
+  }
+  return null
 }
 
 /** The value of the first header with this (lower-case) name, or undefined. */

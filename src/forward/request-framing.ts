@@ -1,5 +1,5 @@
-import { UnsupportedTransferEncodingError } from '../core/errors.ts'
-import { rawHeader } from './hop-headers.ts'
+import { BadFramingError, UnsupportedTransferEncodingError } from '../core/errors.ts'
+import { connectionNamesFraming, rawHeader } from './hop-headers.ts'
 
 /** How a request's body is delimited, after Node's parser has accepted it. */
 export type BodyFraming = 'none' | 'length' | 'chunked'
@@ -7,9 +7,11 @@ export type BodyFraming = 'none' | 'length' | 'chunked'
 /**
  * Node's parser already rejects Content-Length together with Transfer-Encoding and conflicting
  * lengths. What is left to refuse: transfer codings other than plain `chunked`, because dropping
- * the hop-by-hop header would silently change what the body means (Go's server answers 501 too).
+ * the hop-by-hop header would silently change what the body means (Go's server answers 501 too),
+ * and a Connection header that declares the framing itself hop-by-hop.
  */
 export function bodyFraming (raw: readonly string[]): BodyFraming {
+  checkConnectionHeader(raw)
   const te = rawHeader(raw, 'transfer-encoding')
   if (te !== undefined) {
     if (te.trim().toLowerCase() !== 'chunked') throw new UnsupportedTransferEncodingError(te)
@@ -17,4 +19,14 @@ export function bodyFraming (raw: readonly string[]): BodyFraming {
   }
   const cl = rawHeader(raw, 'content-length')
   return cl === undefined || cl.trim() === '0' ? 'none' : 'length'
+}
+
+/**
+ * `Connection: Content-Length` (or `Host`) asks a proxy to drop the very header that frames the
+ * body; obeying it smuggles the body to the engine as a request of its own. Nobody sends it
+ * legitimately, so it is refused.
+ */
+export function checkConnectionHeader (raw: readonly string[]): void {
+  const named = connectionNamesFraming(raw)
+  if (named !== null) throw new BadFramingError(`the Connection header must not name ${named}`)
 }

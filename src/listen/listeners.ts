@@ -6,7 +6,8 @@ import type { Limits } from '../config/config.ts'
 import type { ListenAddress } from './listen-address.ts'
 import { clearStaleSocket, resolveGroup } from './unix-socket.ts'
 import { HeadersTimeoutError, HeadersTooLargeError, MalformedRequestError } from '../core/errors.ts'
-import { sendErrorOnSocket } from '../forward/error-response.ts'
+import { sendError, sendErrorOnSocket } from '../core/error-response.ts'
+import { browserGuard } from './browser-guard.ts'
 
 /** What the listeners hand every connection's requests to. */
 export interface RequestSink {
@@ -39,21 +40,47 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     // Long uploads (build contexts, image loads) must not be cut off; streams never time out.
     requestTimeout: 0,
     headersTimeout: limits.headersTimeout,
+    // Node checks the header timer on this interval (30 s by default); check often enough that
+    // the configured timeout is what a slow client gets.
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(limits.headersTimeout / 4))),
     keepAliveTimeout: limits.keepAliveTimeout,
     maxHeaderSize: limits.maxHeaderSize,
     insecureHTTPParser: false,
     noDelay: true
   })
-  httpServer.on('request', sink.request)
+  // Node arms its header and request timers only for servers that emitted 'listening'; this one
+  // never listens itself (the net.Server below does), so it is told.
+  httpServer.emit('listening')
+  const guard = browserGuard(address)
+  httpServer.on('request', guard === null
+    ? sink.request
+    : (req: http.IncomingMessage, res: http.ServerResponse) => {
+        const refused = guard(req)
+        if (refused === null) sink.request(req, res)
+        else {
+          res.shouldKeepAlive = false
+          sendError(res, refused)
+        }
+      })
   httpServer.on('clientError', onClientError)
   // A connection enters the HTTP parser here, first after the preface and again after an upgrade
   // the engine did not grant. 'connection' may be emitted by users to inject sockets (Node docs).
   const resume: ResumeHttp = (socket, unread) => {
+    socket.removeListener('end', endEarly)
+    // From here on Node's own timers apply; none of the ones before may fire.
+    ;(socket as net.Socket).setTimeout(0)
     if (unread.length > 0) socket.unshift(unread)
     httpServer.emit('connection', socket)
     socket.resume()
   }
-  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => sink.upgrade(req, socket, head, resume))
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refused = guard?.(req) ?? null
+    if (refused === null) sink.upgrade(req, socket, head, resume)
+    else {
+      socket.on('error', () => socket.destroy())
+      sendErrorOnSocket(socket, refused)
+    }
+  })
 
   // allowHalfOpen: a hijacked `docker exec -i` closes its write side first and still reads.
   // Every accepted connection, ordinary or hijacked, so that close() can end them: net.Server.close()
@@ -63,6 +90,10 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     socket.setNoDelay(true)
+    // Until the HTTP parser has it: a client that sends nothing in time, or only a FIN (the
+    // socket is half-open, so nothing would end dockward's side), is closed.
+    socket.setTimeout(limits.headersTimeout, () => socket.destroy())
+    socket.once('end', endEarly)
     socket.once('data', (first: Buffer) => {
       socket.pause()
       sink.preface(socket, first, (bytes) => resume(socket, bytes))
@@ -93,12 +124,15 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     bound,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      httpServer.close()
       for (const socket of sockets) socket.destroy()
       await closed
       if (address.kind === 'unix') fs.rmSync(address.path, { force: true })
     }
   }
 }
+
+function endEarly (this: Duplex): void { this.destroy() }
 
 function listen (server: net.Server, options: net.ListenOptions): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { GatewayError } from '../core/errors.ts'
+import { GatewayError } from './errors.ts'
 import { STATUS_CODES } from 'node:http'
 
 /** Writes dockward's own answer in the engine's error format on an HTTP response. */
