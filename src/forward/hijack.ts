@@ -137,7 +137,9 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
       socket.write(u.legacy ? legacyHead(upRes) : switchingHead(upRes))
       if (upHead.length > 0) socket.write(upHead)
       if (unread.length > 0) upSocket.write(unread)
-      splice(socket, upSocket, (end) => {
+      // Batching reads suits the raw stdio streams of attach and exec; BuildKit's h2c sessions
+      // are request/response traffic where a wait per read would add up.
+      splice(socket, upSocket, u.protocol === 'tcp', (end) => {
         finish({
           status: 101,
           kind: 'hijacked',
@@ -230,7 +232,7 @@ function responseHead (statusLine: string, raw: readonly string[]): string {
  * that closes its write side after stdin still reads the output; an error or reset on either side
  * tears both down.
  */
-function splice (client: Duplex, engine: Socket, done: (end: HijackOutcome['end']) => void): void {
+function splice (client: Duplex, engine: Socket, pace: boolean, done: (end: HijackOutcome['end']) => void): void {
   let reported = false
   const report = (end: HijackOutcome['end']): void => { if (!reported) { reported = true; done(end) } }
   let engineEnded = false
@@ -249,10 +251,40 @@ function splice (client: Duplex, engine: Socket, done: (end: HijackOutcome['end'
     else client.once('finish', () => client.destroy())
     report(engineEnded ? 'complete' : 'upstream-closed')
   })
-  client.pipe(engine)
-  engine.pipe(client)
+  relay(client, engine, pace)
+  relay(engine, client, pace)
   client.resume()
 }
+
+/**
+ * One direction of a hijacked stream: every byte, in order, with backpressure (the source pauses
+ * while the destination's buffer is full), and an end carried over as an end. A read that found
+ * less than a full buffer means the sender writes in small pieces (the engine writes each output
+ * frame on its own); with `pace`, the next read waits up to RELAY_PACE_MS so pieces travel
+ * together, which halves the reads and writes of a stream without holding back a fast one.
+ */
+function relay (src: Duplex, dst: Duplex, pace: boolean): void {
+  let full = false
+  let pacing = false
+  const resume = (): void => { if (!full && !pacing && !src.destroyed) src.resume() }
+  const endPace = (): void => { pacing = false; resume() }
+  src.on('data', (chunk: Buffer) => {
+    if (!dst.write(chunk)) {
+      full = true
+      src.pause()
+    }
+    if (pace && chunk.length < RELAY_PACE_BELOW && !pacing) {
+      pacing = true
+      src.pause()
+      setTimeout(endPace, RELAY_PACE_MS)
+    }
+  })
+  dst.on('drain', () => { full = false; resume() })
+  src.on('end', () => dst.end())
+}
+
+const RELAY_PACE_BELOW = 60 * 1024
+const RELAY_PACE_MS = 1
 
 /**
  * Writes an ordinary engine response on the raw socket with our own framing (Node's client has
