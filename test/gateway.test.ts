@@ -3,12 +3,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { engineRequest, requireEngine, type TestEngine } from './support/engine.ts'
 import { startDockward, type RunningDockward } from './support/dockward.ts'
 import { rawExchange, statusCodes } from './support/raw-client.ts'
+import { socketCount } from './support/proc.ts'
 
 const engine = requireEngine('gateway raw-socket')
 const suffix = Math.random().toString(36).slice(2, 8)
@@ -254,21 +255,3 @@ describe('gateway against the real engine', { skip: engine === null ? 'no engine
     }
   })
 })
-
-function socketCount (pid: number): number {
-  let n = 0
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (readlinkSafe(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++
-    } catch {}
-  }
-  return n
-}
-
-function readlinkSafe (p: string): string {
-  try {
-    return readlinkSync(p)
-  } catch {
-    return ''
-  }
-}

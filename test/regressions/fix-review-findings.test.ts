@@ -3,12 +3,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { engineRequest, requireEngine, type TestEngine } from '../support/engine.ts'
 import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { rawExchange, statusCodes } from '../support/raw-client.ts'
+import { socketCount } from '../support/proc.ts'
 
 const engine = requireEngine('review regressions')
 const suffix = Math.random().toString(36).slice(2, 8)
@@ -166,14 +167,4 @@ function tcpExchange (port: number, bytes: string): Promise<string> {
     s.on('error', reject)
     setTimeout(() => { s.destroy(); resolve(Buffer.concat(chunks).toString('latin1')) }, 3000)
   })
-}
-
-function socketCount (pid: number): number {
-  let n = 0
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++
-    } catch {}
-  }
-  return n
 }
