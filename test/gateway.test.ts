@@ -242,6 +242,18 @@ describe('gateway against the real engine', { skip: engine === null ? 'no engine
     }
   })
 
+  test('a tcp:// upstream works as the unix one does', { skip: eng.tcp === null ? 'engine has no TCP listener' : false }, async () => {
+    const viaTcp = await startDockward({ upstream: eng.tcp! })
+    try {
+      const out = await rawExchange(viaTcp.socketPath, 'GET /v1.41/version HTTP/1.1\r\nHost: x\r\n\r\nHEAD /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+      assert.deepEqual(statusCodes(out), [200, 200])
+      const direct = await engineRequest(eng, 'GET', '/version')
+      assert.match(out, new RegExp(`"Version":"${(direct.json.Version as string).replace(/[.+]/g, '\\$&')}"`))
+    } finally {
+      await viaTcp.stop()
+    }
+  })
+
   test('an unreachable engine is a 502 in the engine\'s format', async () => {
     const down = await startDockward({ upstream: `unix:///tmp/dw-no-engine-${suffix}.sock` })
     try {

@@ -68,3 +68,44 @@ test('SIGTERM ends open client connections instead of waiting for them', async (
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('serve with no flags: loopback :2375 in front of $DOCKER_HOST', async (t) => {
+  const { testEngine } = await import('./support/engine.ts')
+  const engine = testEngine()
+  if (engine === null) { t.skip('no engine'); return }
+  const net = await import('node:net')
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = net.createServer().once('error', () => resolve(false)).listen(2375, '127.0.0.1', () => probe.close(() => resolve(true)))
+  })
+  if (!free) { t.skip('SKIPPED: 127.0.0.1:2375 is in use on this machine'); return }
+  const { spawn } = await import('node:child_process')
+  const child = spawn(process.execPath, [MAIN, 'serve'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DOCKER_HOST: engine.dockerHost } })
+  try {
+    let err = ''
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => { err += d.toString(); if (err.includes('forwarding to')) resolve() })
+      child.once('exit', () => reject(new Error(err)))
+    })
+    assert.match(err, /listening on tcp:\/\/127\.0\.0\.1:2375/)
+    assert.match(err, new RegExp(`forwarding to ${engine.dockerHost.replace(/[.]/g, '\\.')}`))
+    const res = await fetch('http://127.0.0.1:2375/_ping')
+    assert.equal(res.status, 200)
+    assert.equal(await res.text(), 'OK')
+  } finally {
+    child.kill('SIGTERM')
+  }
+})
+
+test('an address in use is a clear start-up error, not a stack trace', async () => {
+  const net = await import('node:net')
+  const busy = net.createServer()
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (busy.address() as import('node:net').AddressInfo).port
+    const r = run(['serve', '--listen', `tcp://127.0.0.1:${port}`, '--upstream', 'unix:///nonexistent.sock'])
+    assert.equal(r.status, 2)
+    assert.equal(r.stderr, `dockward: cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`)
+  } finally {
+    busy.close()
+  }
+})

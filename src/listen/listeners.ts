@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream'
 import type { Limits } from '../config/config.ts'
 import type { ListenAddress } from './listen-address.ts'
 import { clearStaleSocket, resolveGroup } from './unix-socket.ts'
-import { HeadersTimeoutError, HeadersTooLargeError, MalformedRequestError } from '../core/errors.ts'
+import { ConfigError, HeadersTimeoutError, HeadersTooLargeError, MalformedRequestError } from '../core/errors.ts'
 import { sendError, sendErrorOnSocket } from '../core/error-response.ts'
 import { browserGuard } from './browser-guard.ts'
 
@@ -103,6 +103,8 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
   })
 
   if (address.kind === 'unix') {
+    // Everything that can fail is checked before the socket exists, so a failed start leaves nothing.
+    const gid = address.group === null ? -1 : resolveGroup(address.group)
     await clearStaleSocket(address.path)
     // Create the socket owner-only, then widen: no moment where others could connect.
     const old = process.umask(0o177)
@@ -111,11 +113,19 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     } finally {
       process.umask(old)
     }
-    if (address.group !== null) fs.chownSync(address.path, -1, resolveGroup(address.group))
-    fs.chmodSync(address.path, address.mode)
+    try {
+      fs.chownSync(address.path, -1, gid)
+      fs.chmodSync(address.path, address.mode)
+    } catch (err) {
+      server.close()
+      fs.rmSync(address.path, { force: true })
+      throw new ConfigError(`cannot set owner or mode of ${address.path}: ${(err as Error).message}`)
+    }
   } else {
     await listen(server, { host: address.host, port: address.port })
   }
+  // Accept failures (EMFILE under a flood) must not end the process; the listener keeps going.
+  server.on('error', (err) => process.emitWarning(`dockward: listener ${address.url}: ${err.message}`))
   const addr = server.address()
   const bound = typeof addr === 'string' ? addr : addr === null ? '' : `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`
 
@@ -136,9 +146,12 @@ function endEarly (this: Duplex): void { this.destroy() }
 
 function listen (server: net.Server, options: net.ListenOptions): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject)
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const where = options.path ?? `${options.host ?? ''}:${options.port ?? ''}`
+      reject(new ConfigError(`cannot listen on ${where}: ${err.code ?? err.message}`))
+    })
     server.listen(options, () => {
-      server.removeListener('error', reject)
+      server.removeAllListeners('error')
       resolve()
     })
   })

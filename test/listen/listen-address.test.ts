@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isLoopback, parseListenUrl } from '../../src/listen/listen-address.ts'
 import { startListener } from '../../src/listen/listeners.ts'
+import { resolveGroup } from '../../src/listen/unix-socket.ts'
 import { DEFAULT_LIMITS } from '../../src/config/config.ts'
 
 test('parses tcp and unix listen URLs with socket settings', () => {
@@ -30,9 +31,12 @@ test('a unix listener gets its mode, and a stale socket file is replaced', async
   const stale = net.createServer()
   await new Promise<void>((resolve) => stale.listen(path, resolve))
   ;(stale as unknown as { _handle: { close: () => void } })._handle.close()
-  const l = await startListener(parseListenUrl(`unix://${path}?mode=0640`), DEFAULT_LIMITS, sink)
+  const l = await startListener(parseListenUrl(`unix://${path}?mode=0640&group=daemon`), DEFAULT_LIMITS, sink)
   assert.equal(statSync(path).mode & 0o777, 0o640)
+  // The group is looked up by name in /etc/group (Debian's `daemon` is gid 1).
+  assert.equal(statSync(path).gid, resolveGroup('daemon'))
   await l.close()
+  await assert.rejects(startListener(parseListenUrl(`unix://${path}?group=no-such-group-dw`), DEFAULT_LIMITS, sink), /group "no-such-group-dw" does not exist/)
 })
 
 test('a socket in use or a file that is not a socket is left alone', async (t) => {
