@@ -4,7 +4,7 @@
 //   node scripts/test.mjs unit       only tests that need no engine (test/ minus test/e2e and engine suites still skip)
 // An engine named by DOCKWARD_TEST_DOCKER_HOST is reused and left running.
 import { spawnSync, spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -40,6 +40,7 @@ if (!onlyUnit) {
       if (m) env[m[1]] = m[2]
     }
   } else {
+    rmSync(engineDir, { recursive: true, force: true })
     const line = 'SKIPPED: could not start a Docker engine (scripts/engine.sh up failed); engine and e2e suites will not run'
     if (ci) {
       console.error(`FAILED: ${line} — under CI=true this is a failure`)
