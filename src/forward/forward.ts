@@ -22,6 +22,8 @@ class TurnBuffer {
   constructor (res: ServerResponse, src: IncomingMessage) {
     this.#res = res
     this.#src = src
+    // Pooled connections carry earlier responses' bytes in their count.
+    this.#lastBytesRead = src.socket?.bytesRead ?? 0
   }
 
   push (chunk: Buffer): void {
@@ -138,7 +140,7 @@ export function forwardRequest (
     method: req.method,
     path: req.url,
     headers,
-    // Keep the client's header casing and order; Node would otherwise add none of its own except Host.
+    // The client's Host goes as sent; Node would otherwise add its own.
     setHost: false
   })
 
