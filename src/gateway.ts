@@ -7,7 +7,7 @@ import { sendError, sendErrorOnSocket } from './core/error-response.ts'
 import { forwardRequest } from './forward/forward.ts'
 import { relayUpgrade } from './forward/hijack.ts'
 import { rawHeader } from './forward/hop-headers.ts'
-import { bodyFraming } from './forward/request-framing.ts'
+import { bodyFraming, declaresBody } from './forward/request-framing.ts'
 import { execStartIsDetached } from './inspect/exec-start-body.ts'
 import { readBody } from './inspect/read-body.ts'
 import { createUpstream, type Upstream } from './forward/upstream.ts'
@@ -148,9 +148,7 @@ export function parseRequest (req: IncomingMessage, matchRoute: RouteMatcher): P
 
 function fail (res: ServerResponse, err: unknown): void {
   // The body was not read: close after answering rather than parse an unknown rest as a request.
-  const raw = res.req.rawHeaders
-  const cl = rawHeader(raw, 'content-length')
-  if (rawHeader(raw, 'transfer-encoding') !== undefined || (cl !== undefined && cl.trim() !== '0')) res.shouldKeepAlive = false
+  if (declaresBody(res.req.rawHeaders)) res.shouldKeepAlive = false
   sendError(res, toGatewayError(err))
 }
 

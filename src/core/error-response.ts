@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { GatewayError } from './errors.ts'
+import type { GatewayError } from './errors.ts'
 import { STATUS_CODES } from 'node:http'
 
 /** Writes dockward's own answer in the engine's error format on an HTTP response. */
@@ -32,9 +32,4 @@ export function sendErrorOnSocket (socket: Duplex, err: GatewayError): void {
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     'Connection: close\r\n\r\n' + body
   )
-}
-
-/** Anything thrown that is not a GatewayError is a bug; never let it pass as a decision. */
-export function isGatewayError (err: unknown): err is GatewayError {
-  return err instanceof GatewayError
 }

@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import { UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.ts'
-import { endToEndHeaders } from './hop-headers.ts'
+import { endToEndHeaders, withContentLength } from './hop-headers.ts'
 import type { BodyFraming } from './request-framing.ts'
 import type { Upstream } from './upstream.ts'
 import { sendError } from '../core/error-response.ts'
@@ -119,8 +119,7 @@ export function forwardRequest (
 ): void {
   let headers = endToEndHeaders(req.rawHeaders)
   if (inspectedBody !== undefined) {
-    headers = headers.filter((_, i, all) => all[i - (i % 2)]!.toLowerCase() !== 'content-length')
-    headers.push('Content-Length', String(inspectedBody.length))
+    headers = withContentLength(headers, inspectedBody.length)
   } else if (framing === 'chunked') {
     // The hop-by-hop Transfer-Encoding was dropped; say again that the body is chunked, or Node
     // would send a GET or DELETE body unframed.

@@ -5,7 +5,7 @@ import {
   BadFramingError, BodyTooLargeError, LengthRequiredError, UpstreamProtocolError, UpstreamUnavailableError, toGatewayError, type GatewayError
 } from '../core/errors.ts'
 import type { UpgradeProtocol } from '../route/hijack-routes.ts'
-import { endToEndHeaders, rawHeader } from './hop-headers.ts'
+import { endToEndHeaders, rawHeader, withContentLength } from './hop-headers.ts'
 import { checkConnectionHeader } from './request-framing.ts'
 import { sendErrorOnSocket } from '../core/error-response.ts'
 import type { Upstream } from './upstream.ts'
@@ -167,13 +167,7 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
  * exactly the body that was read (never the client's own framing).
  */
 function framedHeaders (raw: readonly string[], protocol: UpgradeProtocol | null, length: number): string[] {
-  const headers = endToEndHeaders(raw, { upgrade: protocol ?? undefined })
-  const out: string[] = []
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!)
-  }
-  if (length > 0) out.push('Content-Length', String(length))
-  return out
+  return withContentLength(endToEndHeaders(raw, { upgrade: protocol ?? undefined }), length > 0 ? length : null)
 }
 
 /**

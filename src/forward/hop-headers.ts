@@ -58,6 +58,19 @@ export function connectionNamesFraming (raw: readonly string[]): string | null {
   return null
 }
 
+/**
+ * For a body dockward read itself: drops the client's Content-Length from `headers` and, when
+ * `length` is not null, states the length of exactly the bytes that will be sent.
+ */
+export function withContentLength (headers: readonly string[], length: number | null): string[] {
+  const out: string[] = []
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!)
+  }
+  if (length !== null) out.push('Content-Length', String(length))
+  return out
+}
+
 /** The value of the first header with this (lower-case) name, or undefined. */
 export function rawHeader (raw: readonly string[], lowerName: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {

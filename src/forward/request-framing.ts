@@ -17,8 +17,20 @@ export function bodyFraming (raw: readonly string[]): BodyFraming {
     if (te.trim().toLowerCase() !== 'chunked') throw new UnsupportedTransferEncodingError(te)
     return 'chunked'
   }
+  return declaresLength(raw) ? 'length' : 'none'
+}
+
+/**
+ * Whether the request says a body follows (chunked, or a non-zero Content-Length), without
+ * judging the framing: an answer sent before reading such a body must close the connection.
+ */
+export function declaresBody (raw: readonly string[]): boolean {
+  return rawHeader(raw, 'transfer-encoding') !== undefined || declaresLength(raw)
+}
+
+function declaresLength (raw: readonly string[]): boolean {
   const cl = rawHeader(raw, 'content-length')
-  return cl === undefined || cl.trim() === '0' ? 'none' : 'length'
+  return cl !== undefined && cl.trim() !== '0'
 }
 
 /**
