@@ -86,7 +86,7 @@ describe('review findings', { skip: engine === null ? 'no engine' : false }, () 
 
   test('web browsers are refused on TCP listeners: Origin, or a non-loopback Host (DNS rebinding)', async () => {
     const port = dw.tcpPort!
-    const viaTcp = (bytes: string): Promise<string> => tcpExchange(port, bytes)
+    const viaTcp = (bytes: string): Promise<string> => rawExchange({ port, host: '127.0.0.1' }, bytes)
     assert.deepEqual(statusCodes(await viaTcp('GET /_ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')), [200])
     assert.deepEqual(statusCodes(await viaTcp('GET /_ping HTTP/1.1\r\nHost: localhost:2375\r\nConnection: close\r\n\r\n')), [200])
     assert.deepEqual(statusCodes(await viaTcp('GET /_ping HTTP/1.1\r\nHost: [::1]:2375\r\nConnection: close\r\n\r\n')), [200])
@@ -154,17 +154,5 @@ function halfClose (socketPath: string, bytes: string): Promise<void> {
       setTimeout(() => { s.destroy(); resolve() }, 20)
     })
     s.on('error', () => resolve())
-  })
-}
-
-function tcpExchange (port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1')
-    const chunks: Buffer[] = []
-    s.on('connect', () => s.write(bytes))
-    s.on('data', (c: Buffer) => chunks.push(c))
-    s.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')))
-    s.on('error', reject)
-    setTimeout(() => { s.destroy(); resolve(Buffer.concat(chunks).toString('latin1')) }, 3000)
   })
 }

@@ -5,9 +5,10 @@ import net from 'node:net'
  * server closes, until `idleMs` passes without data (for connections that stay open), or at most
  * `maxMs` (for streams that never go quiet).
  */
-export function rawExchange (socketPath: string, bytes: string | Buffer | Array<string | Buffer>, idleMs = 1500, maxMs = 10_000): Promise<string> {
+export function rawExchange (target: string | { port: number, host: string }, bytes: string | Buffer | Array<string | Buffer>, idleMs = 1500, maxMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPath)
+    // A unix socket path, or a TCP address.
+    const socket = typeof target === 'string' ? net.connect(target) : net.connect(target.port, target.host)
     const chunks: Buffer[] = []
     let timer: NodeJS.Timeout | null = null
     const deadline = setTimeout(() => done(), maxMs)
