@@ -155,7 +155,7 @@ function countUnescapedQuotes (s: string): number {
 }
 
 /** 'v1.41.yaml' → '1.41', or undefined for other file names. */
-function versionOf (file: string): string | undefined {
+export function versionOf (file: string): string | undefined {
   return /^v(\d+\.\d+)\.ya?ml$/.exec(file)?.[1]
 }
 
@@ -169,8 +169,8 @@ function isRecord (v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-/** Reads and parses one spec file, returning its operations. */
-export function readSpec (file: string): SpecOperation[] {
+/** Parses one spec file (repairing it first when it is not valid YAML) into plain data. */
+export function loadSpecDocument (file: string): Record<string, unknown> {
   const text = readFileSync(file, 'utf8')
   let doc = parseDocument(text)
   // Only specs that do not parse as-is get repaired (1.25–1.38 at the time of writing).
@@ -179,7 +179,14 @@ export function readSpec (file: string): SpecOperation[] {
     throw new Error(`${file}: YAML errors:\n${doc.errors.map(e => `  ${e.message}`).join('\n')}`)
   }
   const root: unknown = doc.toJS()
-  if (!isRecord(root) || !isRecord(root['paths'])) throw new Error(`${file}: no "paths" object`)
+  if (!isRecord(root)) throw new Error(`${file}: not a YAML mapping`)
+  return root
+}
+
+/** Reads and parses one spec file, returning its operations. */
+export function readSpec (file: string): SpecOperation[] {
+  const root = loadSpecDocument(file)
+  if (!isRecord(root['paths'])) throw new Error(`${file}: no "paths" object`)
   const operations: SpecOperation[] = []
   for (const [path, item] of Object.entries(root['paths'])) {
     if (!path.startsWith('/')) throw new Error(`${file}: path ${JSON.stringify(path)} does not start with '/'`)

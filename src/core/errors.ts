@@ -13,6 +13,7 @@ export const statusByCode = {
   DW_ERR_BAD_FRAMING: 400,
   DW_ERR_BAD_REQUEST_BODY: 400,
   DW_ERR_CROSS_SITE_REQUEST: 403,
+  DW_ERR_POLICY_DENIED: 403,
   DW_ERR_UNSUPPORTED_UPGRADE: 400,
   DW_ERR_ROUTE_NOT_FOUND: 404,
   DW_ERR_HEADERS_TIMEOUT: 408,
@@ -92,6 +93,18 @@ export class BadRequestBodyError extends GatewayError {
  */
 export class CrossSiteRequestError extends GatewayError {
   constructor (message: string) { super('DW_ERR_CROSS_SITE_REQUEST', message) }
+}
+
+/**
+ * The policy denied the request. The message names the rule, so the docker CLI prints
+ * "Error response from daemon: dockward: <rule id>: <reason>".
+ */
+export class PolicyDeniedError extends GatewayError {
+  readonly ruleId: string
+  constructor (ruleId: string, reason: string) {
+    super('DW_ERR_POLICY_DENIED', `dockward: ${ruleId}: ${reason}`)
+    this.ruleId = ruleId
+  }
 }
 
 /** An Upgrade the route does not allow (h2c outside `/session` and `/grpc`, for instance). */
