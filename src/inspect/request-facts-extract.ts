@@ -1,0 +1,70 @@
+import type { GoQuery } from './go-query.ts'
+import { isJsonObject, type JsonObject, type JsonValue } from './json-value.ts'
+import { BadRequestBodyError } from '../core/errors.ts'
+import type { RequestFacts } from './request-facts.ts'
+import { imageBuildFacts } from './facts/build.ts'
+import { containerArchiveFacts, containerCreateFacts, containerUpdateFacts, execCreateFacts } from './facts/container.ts'
+import type { EngineLookup } from './facts/engine-lookup.ts'
+import { imageCommitFacts, imageCreateFacts, imageTagFacts } from './facts/images.ts'
+import { networkConnectFacts, networkCreateFacts, secretCreateFacts, volumeCreateFacts } from './facts/objects.ts'
+import { pluginPullFacts, pluginSetFacts } from './facts/plugins.ts'
+import { serviceFacts } from './facts/service.ts'
+
+export type { EngineLookup } from './facts/engine-lookup.ts'
+export { offlineLookup } from './facts/engine-lookup.ts'
+
+/** What fact extraction reads: the operation, its API version, and the canonical query and body. */
+export interface FactsInput {
+  readonly operation: string
+  readonly version: string | null
+  /** The query as the engine parses it (`parseGoQuery`). */
+  readonly query: GoQuery
+  /** The canonical JSON body (engine field names, JsonNumber numbers, null for unset), if any. */
+  readonly body: JsonValue | undefined
+}
+
+/** The body as an object; an operation whose body is an object refuses any other JSON. */
+function objectBody (body: JsonValue | undefined): JsonObject | undefined {
+  if (body === undefined || body === null) return undefined
+  if (!isJsonObject(body)) throw new BadRequestBodyError('request body must be a JSON object')
+  return body
+}
+
+/**
+ * The facts of one request, from its canonical query and body (see RequestFacts). Operations not
+ * listed here have no facts. Named volumes the request mounts are looked up through `lookup`.
+ * Throws BadRequestBodyError for a body whose shape it cannot read, and BadRequestTargetError for
+ * a query parameter that must be JSON and is not.
+ *
+ * @example
+ * await extractFacts({ operation: 'ContainerCreate', version: '1.41', query: {}, body: { Image: 'busybox' } }, offlineLookup)
+ * // { image: 'docker.io/library/busybox:latest', privileged: false, hostPaths: [], … }
+ */
+export async function extractFacts (input: FactsInput, lookup: EngineLookup): Promise<RequestFacts> {
+  const extract = factExtractors[input.operation]
+  return extract === undefined ? {} : await extract(input, lookup)
+}
+
+type FactExtractor = (input: FactsInput, lookup: EngineLookup) => RequestFacts | Promise<RequestFacts>
+
+/** Operation name (as in the route table) → its facts. A test checks every name is a real operation. */
+export const factExtractors: Readonly<Record<string, FactExtractor>> = Object.freeze({
+  ContainerCreate: ({ body, version }, lookup) => containerCreateFacts(objectBody(body), version, lookup),
+  ContainerUpdate: ({ body, version }) => containerUpdateFacts(objectBody(body), version),
+  ContainerExec: ({ body }) => execCreateFacts(objectBody(body)),
+  PutContainerArchive: ({ query }) => containerArchiveFacts(query),
+  ImageBuild: ({ query }) => imageBuildFacts(query),
+  ImageCreate: ({ query }) => imageCreateFacts(query),
+  ImageCommit: ({ query, body }) => imageCommitFacts(query, objectBody(body)),
+  ImageTag: ({ query }) => imageTagFacts(query),
+  VolumeCreate: ({ body }) => volumeCreateFacts(objectBody(body)),
+  NetworkCreate: ({ body }) => networkCreateFacts(objectBody(body)),
+  NetworkConnect: ({ body }) => networkConnectFacts(objectBody(body)),
+  ServiceCreate: ({ body }, lookup) => serviceFacts(objectBody(body), lookup),
+  ServiceUpdate: ({ body }, lookup) => serviceFacts(objectBody(body), lookup),
+  PluginPull: ({ query, body }) => pluginPullFacts(query, body),
+  PluginUpgrade: ({ query, body }) => pluginPullFacts(query, body),
+  PluginSet: ({ body }) => pluginSetFacts(body),
+  SecretCreate: ({ body }) => secretCreateFacts(objectBody(body)),
+  ConfigCreate: ({ body }) => secretCreateFacts(objectBody(body))
+})
