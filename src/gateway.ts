@@ -2,16 +2,23 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Config } from './config/config.ts'
-import { RouteNotFoundError, toGatewayError, UnsupportedUpgradeError } from './core/errors.ts'
+import { PolicyDeniedError, RouteNotFoundError, toGatewayError, UnsupportedUpgradeError } from './core/errors.ts'
 import { sendError, sendErrorOnSocket } from './core/error-response.ts'
-import { forwardRequest } from './forward/forward.ts'
+import type { PolicyEngine, PolicyInput } from './decide/policy-input.ts'
+import { anonymousIdentity } from './identify/identity.ts'
+import { bodyKindOf } from './inspect/canonical-body.ts'
+import { checkContentType, type BodyKind } from './inspect/content-type.ts'
+import { inspectRequest } from './inspect/inspect-request.ts'
+import { isJsonObject } from './inspect/json-value.ts'
+import { readBody } from './inspect/read-body.ts'
+import { createEngineQuery } from './forward/engine-query.ts'
+import { forwardRequest, type ForwardPlan } from './forward/forward.ts'
 import { relayUpgrade } from './forward/hijack.ts'
 import { rawHeader } from './forward/hop-headers.ts'
-import { bodyFraming, declaresBody } from './forward/request-framing.ts'
-import { execStartIsDetached } from './inspect/exec-start-body.ts'
-import { readBody } from './inspect/read-body.ts'
+import { bodyFraming, declaresBody, type BodyFraming } from './forward/request-framing.ts'
 import { createUpstream, type Upstream } from './forward/upstream.ts'
 import type { RequestSink, ResumeHttp } from './listen/listeners.ts'
+import { checkApiVersion } from './route/api-version.ts'
 import { createPrefaceReader } from './route/connection-preface.ts'
 import { parseRequestTarget, type RequestTarget } from './route/request-target.ts'
 import { createRouteMatcher, type RouteMatch, type RouteMatcher } from './route/route-matcher.ts'
@@ -22,133 +29,234 @@ export interface ParsedRequest {
   readonly method: string
   readonly target: RequestTarget
   readonly route: RouteMatch
+  /** The path as the client sent it, version prefix included, without the query. */
+  readonly rawPath: string
+}
+
+/** Where the gateway gets the policy in force; a reload swaps what `current()` returns. */
+export interface PolicySource {
+  current: () => PolicyEngine
+}
+
+export interface GatewayOptions {
+  readonly config: Config
+  readonly policy: PolicySource
+  /** The operational log (start-up, would-deny notices); stderr in `dockward serve`. */
+  readonly log: (message: string) => void
 }
 
 /**
- * The composition root: every request goes listen → route → forward (identify, inspect, decide
- * and observe slot in between as they land). Anything that fails before forwarding is answered
+ * The composition root: every request goes listen → route → inspect → decide → forward
+ * (identify and observe slot in as they land). Anything that fails before forwarding is answered
  * here, in the engine's error format, and never reaches the engine.
  */
-export interface Gateway extends RequestSink {
+export interface Gateway {
+  /** The request handlers for one listener; `listener` names it in policy input. */
+  sinkFor: (listener: string) => RequestSink
   readonly upstream: Upstream
   close: () => void
 }
 
-export function createGateway (config: Config): Gateway {
+const EMPTY = Buffer.alloc(0)
+const JSON_TYPE = 'application/json'
+
+/** A request that passed every check: what to send the engine. */
+interface Admitted {
+  readonly path: string
+  /** The inspected body to send instead of the client's bytes, or undefined to stream them. */
+  readonly body: Buffer | undefined
+  readonly bodyKind: BodyKind
+  readonly canonicalBody: PolicyInput['body']
+}
+
+export function createGateway ({ config, policy, log }: GatewayOptions): Gateway {
   const upstream = createUpstream(config.upstream)
+  const engine = createEngineQuery(upstream)
   const matchRoute = createRouteMatcher(routeTable)
   const legacyHijack = new WeakSet<Duplex>()
+  const limits = config.limits
 
   // Responses still being written on each connection. Node hands a socket over on 'upgrade' even
   // while earlier pipelined responses are in flight; the upgrade waits for them.
   const inFlight = new WeakMap<Duplex, { count: number, idle: (() => void) | null }>()
 
-  function request (req: IncomingMessage, res: ServerResponse): void {
-    const track = inFlight.get(req.socket) ?? { count: 0, idle: null }
-    track.count++
-    inFlight.set(req.socket, track)
-    res.once('close', () => {
-      if (--track.count === 0 && track.idle !== null) {
-        const idle = track.idle
-        track.idle = null
-        idle()
+  /**
+   * Inspect and decide: reads a body the decision depends on (capped), canonicalizes query and
+   * body, extracts facts, asks the policy. Throws a GatewayError for anything that must not reach
+   * the engine; the returned plan carries only what was decided on.
+   */
+  async function admit (req: IncomingMessage, parsed: ParsedRequest, framing: BodyFraming, kind: BodyKind, listener: string): Promise<Admitted> {
+    let raw: Buffer | undefined
+    // A body on an operation that has none is read and dropped: the engine would ignore it on
+    // current versions, and no unread bytes can reach it.
+    if (kind !== 'stream' && framing !== 'none') raw = await readBody(req, limits.maxBodySize, limits.headersTimeout)
+    const { route, target } = parsed
+    const inspected = await inspectRequest({
+      operation: route.operation,
+      version: target.version,
+      rawQuery: target.query,
+      body: kind === 'json' && raw !== undefined && raw.length > 0 ? raw : undefined
+    }, engine)
+    const input: PolicyInput = {
+      identity: anonymousIdentity,
+      operation: route.operation,
+      method: parsed.method,
+      path: target.path,
+      version: target.version,
+      params: route.params,
+      query: inspected.query,
+      body: inspected.body,
+      facts: inspected.facts,
+      listener
+    }
+    const decision = policy.current().decide(input)
+    if (!decision.allow) throw new PolicyDeniedError(decision.ruleId, decision.reason)
+    if (decision.wouldDeny) {
+      const hit = decision.trail.find((h) => h.action === 'deny')
+      log(`audit-only: would deny ${route.operation} ${parsed.method} ${target.path} (${hit?.ruleId ?? decision.ruleId}: ${hit?.reason ?? decision.reason})`)
+    }
+    const path = inspected.canonicalQuery === '' ? parsed.rawPath : `${parsed.rawPath}?${inspected.canonicalQuery}`
+    let body: Buffer | undefined
+    if (kind === 'json') body = inspected.bodyBytes ?? EMPTY
+    else if (kind === 'none' && raw !== undefined) body = EMPTY
+    return { path, body, bodyKind: kind, canonicalBody: inspected.body }
+  }
+
+  function sinkFor (listener: string): RequestSink {
+    function request (req: IncomingMessage, res: ServerResponse): void {
+      const track = inFlight.get(req.socket) ?? { count: 0, idle: null }
+      track.count++
+      inFlight.set(req.socket, track)
+      res.once('close', () => {
+        if (--track.count === 0 && track.idle !== null) {
+          const idle = track.idle
+          track.idle = null
+          idle()
+        }
+      })
+
+      let framing: BodyFraming
+      let parsed: ParsedRequest
+      let kind: BodyKind
+      try {
+        parsed = parseRequest(req, matchRoute)
+        const operation = parsed.route.operation
+        // The pre-Upgrade attach only works as a connection's first request (connection-preface.ts);
+        // later on one, the stream that follows would be read as HTTP.
+        if (operation === 'ContainerAttach') {
+          throw new UnsupportedUpgradeError('attach needs "Connection: Upgrade" and "Upgrade: tcp", or must be the first request on its connection')
+        }
+        framing = bodyFraming(req.rawHeaders)
+        kind = bodyKindOf(operation)
+        checkContentType(req.rawHeaders, parsed.method, kind)
+      } catch (err) {
+        fail(res, err)
+        return
       }
+      res.sendDate = false
+      admit(req, parsed, framing, kind, listener).then((admitted) => {
+        // Without Upgrade, only a detached exec start stays HTTP (`docker exec -d`); an attached one
+        // would turn a connection dockward reads as HTTP into a raw stream.
+        if (parsed.route.operation === 'ExecStart') {
+          const body = admitted.canonicalBody
+          if (!isJsonObject(body) || body.Detach !== true) {
+            throw new UnsupportedUpgradeError('an attached exec start needs "Connection: Upgrade" and "Upgrade: tcp", or must be the first request on its connection')
+          }
+        }
+        const plan: ForwardPlan = admitted.body === undefined
+          ? { path: admitted.path, framing }
+          : { path: admitted.path, framing, body: { bytes: admitted.body, contentType: admitted.bodyKind === 'json' ? JSON_TYPE : null } }
+        // http.request validates headers again; a throw here is answered, never a crash.
+        forwardRequest(req, res, upstream, plan, noop)
+      }).catch((err: unknown) => fail(res, err))
+    }
+
+    function upgrade (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
+      // A keep-alive timer armed after an earlier response must not fire on a hijacked stream.
+      ;(socket as Socket).setTimeout?.(0)
+      socket.on('error', () => socket.destroy())
+      // Nothing may be read off the socket before the request is admitted and relayed.
+      socket.pause()
+      const track = inFlight.get(socket)
+      if (track !== undefined && track.count > 0) {
+        track.idle = () => upgradeWhenIdle(req, socket, head, resumeHttp)
+        return
+      }
+      upgradeWhenIdle(req, socket, head, resumeHttp)
+    }
+
+    function upgradeWhenIdle (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
+      const legacy = legacyHijack.has(socket)
+      legacyHijack.delete(socket)
+      let parsed: ParsedRequest
+      let protocol
+      try {
+        parsed = parseRequest(req, matchRoute)
+        const asked = (rawHeader(req.rawHeaders, 'upgrade') ?? '').trim().toLowerCase()
+        protocol = parsed.route.upgrade
+        // Only the protocol the route switches to; on a route that never switches, the Upgrade is
+        // stripped (curl --http2 asks for h2c on any request) and the request stays an ordinary
+        // exchange, but only without a body: a body here would bypass inspection.
+        if (protocol !== null && asked !== protocol) {
+          throw new UnsupportedUpgradeError(`${parsed.route.operation} upgrades to ${JSON.stringify(protocol)} only, not ${JSON.stringify(asked)}`)
+        }
+        if (protocol === null && declaresBody(req.rawHeaders)) {
+          throw new UnsupportedUpgradeError(`${parsed.route.operation} does not switch protocols; send it without an Upgrade header`)
+        }
+      } catch (err) {
+        sendErrorOnSocket(socket, toGatewayError(err))
+        return
+      }
+      // The body of an upgrade request (exec start's JSON) is read by the relay, after the
+      // decision, which therefore rests on the route and query only.
+      admit(req, parsed, 'none', 'none', listener).then((admitted) => {
+        relayUpgrade({
+          req,
+          path: admitted.path,
+          socket,
+          head,
+          protocol,
+          legacy,
+          bodyLimit: limits.upgradeBodyLimit,
+          bodyTimeout: limits.headersTimeout,
+          resumeHttp
+        }, upstream, noop)
+      }).catch((err: unknown) => sendErrorOnSocket(socket, toGatewayError(err)))
+    }
+
+    const preface = createPrefaceReader({
+      matchRoute,
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headersTimeout,
+      onLegacyHijack: (socket: Socket) => { legacyHijack.add(socket) },
+      reject: sendErrorOnSocket
     })
 
-    let framing
-    let parsed
-    try {
-      parsed = parseRequest(req, matchRoute)
-      // The pre-Upgrade attach only works as a connection's first request (connection-preface.ts);
-      // later on one, the stream that follows would be read as HTTP.
-      if (parsed.route.operation === 'ContainerAttach') {
-        throw new UnsupportedUpgradeError('attach needs "Connection: Upgrade" and "Upgrade: tcp", or must be the first request on its connection')
-      }
-      framing = bodyFraming(req.rawHeaders)
-    } catch (err) {
-      fail(res, err)
-      return
-    }
-    res.sendDate = false
-    if (parsed.route.operation === 'ExecStart') {
-      // Without Upgrade, only a detached exec start stays HTTP (`docker exec -d`); an attached one
-      // would turn a connection dockward reads as HTTP into a raw stream.
-      readBody(req, config.limits.upgradeBodyLimit, config.limits.headersTimeout).then((body) => {
-        if (!execStartIsDetached(body)) {
-          throw new UnsupportedUpgradeError('an attached exec start needs "Connection: Upgrade" and "Upgrade: tcp", or must be the first request on its connection')
-        }
-        forwardRequest(req, res, upstream, framing, noop, body)
-      }).catch((err: unknown) => fail(res, err))
-      return
-    }
-    try {
-      forwardRequest(req, res, upstream, framing, noop)
-    } catch (err) {
-      // http.request validates headers again; never let a throw here take the process down.
-      fail(res, err)
-    }
+    return { request, upgrade, preface }
   }
 
-  function upgrade (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
-    // A keep-alive timer armed after an earlier response must not fire on a hijacked stream.
-    ;(socket as Socket).setTimeout?.(0)
-    socket.on('error', () => socket.destroy())
-    const track = inFlight.get(socket)
-    if (track !== undefined && track.count > 0) {
-      socket.pause()
-      track.idle = () => upgradeWhenIdle(req, socket, head, resumeHttp)
-      return
-    }
-    upgradeWhenIdle(req, socket, head, resumeHttp)
-  }
-
-  function upgradeWhenIdle (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
-    const legacy = legacyHijack.has(socket)
-    legacyHijack.delete(socket)
-    let protocol
-    try {
-      const parsed = parseRequest(req, matchRoute)
-      const asked = (rawHeader(req.rawHeaders, 'upgrade') ?? '').trim().toLowerCase()
-      protocol = parsed.route.upgrade
-      // Only the protocol the route switches to; anything else is stripped (the request stays an
-      // ordinary exchange) or, on a route that does switch, refused.
-      if (protocol !== null && asked !== protocol) {
-        throw new UnsupportedUpgradeError(`${parsed.route.operation} upgrades to ${JSON.stringify(protocol)} only, not ${JSON.stringify(asked)}`)
-      }
-    } catch (err) {
-      sendErrorOnSocket(socket, toGatewayError(err))
-      return
-    }
-    const limits = config.limits
-    try {
-      relayUpgrade({ req, socket, head, protocol, legacy, bodyLimit: limits.upgradeBodyLimit, bodyTimeout: limits.headersTimeout, resumeHttp }, upstream, noop)
-    } catch (err) {
-      sendErrorOnSocket(socket, toGatewayError(err))
-    }
-  }
-
-  const preface = createPrefaceReader({
-    matchRoute,
-    maxHeaderSize: config.limits.maxHeaderSize,
-    headersTimeout: config.limits.headersTimeout,
-    onLegacyHijack: (socket: Socket) => { legacyHijack.add(socket) },
-    reject: sendErrorOnSocket
-  })
-
-  return { request, upgrade, preface, upstream, close: upstream.close }
+  return { sinkFor, upstream, close: upstream.close }
 }
 
-/** Route step: checks the target and names the operation; throws a GatewayError otherwise. */
+/** Route step: checks the target and the version and names the operation; throws a GatewayError otherwise. */
 export function parseRequest (req: IncomingMessage, matchRoute: RouteMatcher): ParsedRequest {
-  const target = parseRequestTarget(req.url ?? '')
+  const url = req.url ?? ''
+  const target = parseRequestTarget(url)
+  checkApiVersion(target.version)
   const route = matchRoute(req.method ?? '', target.path)
   if (route === null) throw new RouteNotFoundError()
-  return { method: req.method!, target, route }
+  const q = url.indexOf('?')
+  return { method: req.method!, target, route, rawPath: q === -1 ? url : url.slice(0, q) }
 }
 
 function fail (res: ServerResponse, err: unknown): void {
-  // The body was not read: close after answering rather than parse an unknown rest as a request.
-  if (declaresBody(res.req.rawHeaders)) res.shouldKeepAlive = false
+  // The body may not have been read: close after answering rather than parse an unknown rest as
+  // a request.
+  if (declaresBody(res.req.rawHeaders) && !res.req.complete) res.shouldKeepAlive = false
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
   sendError(res, toGatewayError(err))
 }
 

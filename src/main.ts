@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { parseServeArgs, SERVE_USAGE } from './cli/serve-args.ts'
 import { readConfigFile } from './config/config-file.ts'
 import { resolveConfig } from './config/config.ts'
 import { ConfigError } from './core/errors.ts'
+import { runPolicyCommand } from './cli/policy-command.ts'
+import { createPolicyStore } from './decide/policy-store.ts'
 import { createGateway } from './gateway.ts'
 import { startListener, type Listener } from './listen/listeners.ts'
 
@@ -11,6 +14,7 @@ const USAGE = `Usage: dockward <command>
 
 Commands:
   serve       Run the gateway (dockward serve --help)
+  policy      Check, explain and test policies (dockward policy --help)
   version     Print the version
 
 Options:
@@ -29,16 +33,30 @@ async function serve (argv: readonly string[]): Promise<void> {
     return
   }
   const file = args.configFile === undefined ? {} : readConfigFile(args.configFile)
+  // A policy file named in a config file is found beside that file, wherever dockward runs from.
+  if (args.configFile !== undefined && file.policy !== undefined && looksLikePath(file.policy) && !isAbsolute(file.policy)) {
+    file.policy = resolve(dirname(args.configFile), file.policy)
+  }
   const config = resolveConfig(file, args.flags, process.env)
-  const gateway = createGateway(config)
+  // Loads now: a policy that does not load stops start-up (exit 2), like any other bad setting.
+  const policy = createPolicyStore(config.policy, {
+    onReload: (result) => {
+      if (result.ok) log(`policy reloaded: ${config.policy} (sha256 ${result.digest})`)
+      else log(`policy reload failed, keeping the policy in force: ${result.error.message}`)
+    }
+  })
+  const gateway = createGateway({ config, policy, log })
   const listeners: Listener[] = []
   try {
-    for (const address of config.listen) listeners.push(await startListener(address, config.limits, gateway))
+    for (const address of config.listen) listeners.push(await startListener(address, config.limits, gateway.sinkFor(address.url)))
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()))
     throw err
   }
   for (const l of listeners) log(`listening on ${l.address.kind === 'unix' ? l.address.url : `tcp://${l.bound}`}`)
+  log(`policy ${config.policy} (sha256 ${policy.current().digest})`)
+  const stopWatching = policy.watch()
+  process.on('SIGHUP', () => { policy.reload() })
   log(`forwarding to ${config.upstream.url}`)
 
   let stopping = false
@@ -46,6 +64,7 @@ async function serve (argv: readonly string[]): Promise<void> {
     if (stopping) return
     stopping = true
     log(`${signal}: shutting down`)
+    stopWatching()
     Promise.all(listeners.map((l) => l.close())).finally(() => {
       gateway.close()
       process.exit(0)
@@ -53,6 +72,10 @@ async function serve (argv: readonly string[]): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+}
+
+function looksLikePath (ref: string): boolean {
+  return ref.includes('/') || ref.endsWith('.yaml') || ref.endsWith('.yml')
 }
 
 function log (message: string): void {
@@ -63,6 +86,9 @@ async function main (argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv
   switch (command) {
     case 'serve': return await serve(rest)
+    case 'policy':
+      process.exitCode = await runPolicyCommand(rest, { stdout: process.stdout, stderr: process.stderr })
+      return
     case 'version': case '--version': case '-v':
       process.stdout.write(`dockward ${version()}\n`)
       return

@@ -109,3 +109,32 @@ test('an address in use is a clear start-up error, not a stack trace', async () 
     busy.close()
   }
 })
+
+test('serve stops with exit 2 when the policy does not load, naming the line', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dw-pol-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'p.yaml')
+  writeFileSync(file, 'policy: p\nversion: 1\nrules:\n  - id: a\n    alow: true\n')
+  const r = run(['serve', '--listen', `unix://${join(dir, 's.sock')}`, '--upstream', 'unix:///nonexistent.sock', '--policy', file])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /p\.yaml:5:5: rules\[0\]\.alow/)
+  const missing = run(['serve', '--upstream', 'unix:///nonexistent.sock', '--policy', 'no-such-policy'])
+  assert.equal(missing.status, 2)
+})
+
+test('a policy file named in a config file is found beside it', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dw-pol-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'p.yaml'), 'policy: p\nversion: 1\nrules:\n  - id: a\n    alow: true\n')
+  writeFileSync(join(dir, 'dockward.yaml'), `policy: ./p.yaml\nlisten:\n  - unix://${join(dir, 's.sock')}\n`)
+  // Run from elsewhere: the error must still come from ./p.yaml beside the config file.
+  const r = spawnSync(process.execPath, [MAIN, 'serve', '--config', join(dir, 'dockward.yaml'), '--upstream', 'unix:///nonexistent.sock'], { encoding: 'utf8', timeout: 10_000, cwd: tmpdir() })
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /p\.yaml:5:5: rules\[0\]\.alow/)
+})
+
+test('policy check runs from the built command', () => {
+  const r = run(['policy', 'check', 'policies/default.yaml'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /^ok: default \(\d+ rules, sha256 [0-9a-f]{64}\)/)
+})

@@ -8,6 +8,8 @@ import type { Decision, PolicyInput } from '../decide/policy-input.ts'
 import { loadPolicy, SHIPPED_POLICIES } from '../decide/policy-loader.ts'
 import { authMethods, entries, factKinds, listItems, readYaml, scalarText, type YamlFile } from '../decide/policy-schema.ts'
 import { anonymousIdentity, type AuthMethod, type Identity } from '../identify/identity.ts'
+import { bodyKindOf } from '../inspect/canonical-body.ts'
+import { checkContentType } from '../inspect/content-type.ts'
 import { offlineLookup } from '../inspect/request-facts-extract.ts'
 import { inspectRequest } from '../inspect/inspect-request.ts'
 import type { FactName, FactValue, RequestFacts } from '../inspect/request-facts.ts'
@@ -35,6 +37,7 @@ Options of explain:
   --method M         HTTP method (default: GET)
   --path P           Request target as sent, e.g. /v1.41/containers/create?name=x (required)
   --body FILE        Request body (JSON) from a file
+  --header 'N: V'    A request header, repeatable (Content-Type is checked like the gateway does)
   --identity SPEC    name=NAME,tenant=TENANT,groups=A|B,method=METHOD (default: anonymous)
   --listener URL     Listener the request came in on (default: tcp://127.0.0.1:2375)
   --json             Print the decision, policy input and facts as JSON
@@ -101,6 +104,8 @@ export interface RawRequest {
   /** The request target: path with optional `/vX.Y` prefix and `?query`. */
   readonly target: string
   readonly body?: Buffer | undefined
+  /** Request headers as flat [name, value, …] pairs; only Content-Type matters to a decision. */
+  readonly headers?: readonly string[]
   readonly identity?: Identity
   readonly listener?: string
   /** Facts to set over the inspected ones (for what inspection cannot know offline). */
@@ -121,6 +126,7 @@ export async function buildPolicyInput (req: RawRequest): Promise<PolicyInput> {
   const method = req.method.toUpperCase()
   const route = matchRoute(method, target.path)
   if (route === null) throw new RouteNotFoundError()
+  checkContentType(req.headers ?? [], method, bodyKindOf(route.operation))
   const inspected = await inspectRequest({ operation: route.operation, version: target.version, rawQuery: target.query, body: req.body }, offlineLookup)
   return {
     identity: req.identity ?? anonymousIdentity,
@@ -155,6 +161,7 @@ async function explain (args: readonly string[], io: CommandIo): Promise<number>
         method: { type: 'string', default: 'GET' },
         path: { type: 'string' },
         body: { type: 'string' },
+        header: { type: 'string', multiple: true },
         identity: { type: 'string' },
         listener: { type: 'string', default: DEFAULT_LISTENER },
         json: { type: 'boolean', default: false }
@@ -165,6 +172,12 @@ async function explain (args: readonly string[], io: CommandIo): Promise<number>
   }
   if (v.path === undefined) throw new UsageError('explain needs --path')
   const identity = v.identity === undefined ? anonymousIdentity : parseIdentitySpec(v.identity)
+  const headers: string[] = []
+  for (const h of v.header ?? []) {
+    const colon = h.indexOf(':')
+    if (colon <= 0) throw new UsageError(`--header ${JSON.stringify(h)}: expected "Name: value"`)
+    headers.push(h.slice(0, colon).trim(), h.slice(colon + 1).trim())
+  }
 
   let policy: CompiledPolicy
   let body: Buffer | undefined
@@ -178,7 +191,7 @@ async function explain (args: readonly string[], io: CommandIo): Promise<number>
   }
   let input: PolicyInput
   try {
-    input = await buildPolicyInput({ method: v.method, target: v.path, body, identity, listener: v.listener })
+    input = await buildPolicyInput({ method: v.method, target: v.path, body, headers, identity, listener: v.listener })
   } catch (err) {
     const message = requestError(err)
     if (message === null) throw err
@@ -385,7 +398,8 @@ function parseRequest (y: YamlFile, node: Node | null, path: string, local: (p: 
   let identity: Identity | undefined
   let facts: Partial<RequestFacts> | undefined
   let listener: string | undefined
-  for (const e of entries(y, node, path, 'a request: method, path, query, body or bodyFile, identity, facts')) {
+  const headers: string[] = []
+  for (const e of entries(y, node, path, 'a request: method, path, query, headers, body or bodyFile, identity, facts')) {
     const key = `${path}.${e.key}`
     switch (e.key) {
       case 'method': method = scalarText(y, e.value, key, 'an HTTP method'); break
@@ -415,9 +429,12 @@ function parseRequest (y: YamlFile, node: Node | null, path: string, local: (p: 
         }
         break
       }
+      case 'headers':
+        for (const h of entries(y, e.value, key, 'a mapping of header names to values')) headers.push(h.key, scalarText(y, h.value, `${key}.${h.key}`))
+        break
       case 'identity': identity = parseIdentity(y, e.value, key); break
       case 'facts': facts = parseFacts(y, e.value, key); break
-      default: y.fail(e.keyNode, key, 'unknown key (method, path, query, body, bodyFile, identity, facts, listener)')
+      default: y.fail(e.keyNode, key, 'unknown key (method, path, query, headers, body, bodyFile, identity, facts, listener)')
     }
   }
   if (method === undefined) y.fail(node, `${path}.method`, 'missing')
@@ -425,6 +442,7 @@ function parseRequest (y: YamlFile, node: Node | null, path: string, local: (p: 
   if (query.length > 0) target += (target.includes('?') ? '&' : '?') + query.join('&')
   const out: { -readonly [K in keyof RawRequest]: RawRequest[K] } = { method, target }
   if (body !== undefined) out.body = body
+  if (headers.length > 0) out.headers = headers
   if (identity !== undefined) out.identity = identity
   if (facts !== undefined) out.facts = facts
   if (listener !== undefined) out.listener = listener

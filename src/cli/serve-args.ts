@@ -14,6 +14,8 @@ Options:
                       unix:///PATH[?mode=0660&group=docker]. Default: tcp://127.0.0.1:2375
   --upstream URL      The engine: unix:///PATH or tcp://HOST:PORT.
                       Default: $DOCKER_HOST, else unix:///var/run/docker.sock
+  --policy NAME|FILE  Policy to enforce: a shipped one (default, read-only, admin) or a
+                      policy file. Default: default. SIGHUP or a change to the file reloads it.
   --config FILE       YAML config file with the same settings; flags override it
   --dangerously-allow-unauthenticated-tcp
                       Allow a non-loopback TCP listener without TLS or authentication.
@@ -33,6 +35,7 @@ export function parseServeArgs (argv: readonly string[]): ServeArgs | 'help' {
         listen: { type: 'string', multiple: true },
         upstream: { type: 'string' },
         config: { type: 'string' },
+        policy: { type: 'string' },
         'dangerously-allow-unauthenticated-tcp': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
       }
@@ -45,6 +48,7 @@ export function parseServeArgs (argv: readonly string[]): ServeArgs | 'help' {
   const flags: ConfigInput = {}
   if (v.listen !== undefined) flags.listen = v.listen
   if (v.upstream !== undefined) flags.upstream = v.upstream
+  if (v.policy !== undefined) flags.policy = v.policy
   if (v['dangerously-allow-unauthenticated-tcp'] === true) flags.dangerouslyAllowUnauthenticatedTcp = true
   return { configFile: v.config, flags }
 }

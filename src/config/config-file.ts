@@ -65,6 +65,9 @@ export function parseConfigText (text: string, file: string): ConfigInput {
       case 'upstream':
         out.upstream = str(value, key)
         break
+      case 'policy':
+        out.policy = str(value, key)
+        break
       case 'dangerouslyAllowUnauthenticatedTcp':
         if (!isScalar(value) || typeof value.value !== 'boolean') fail(value, key, 'expected true or false')
         out.dangerouslyAllowUnauthenticatedTcp = (value as { value: boolean }).value
@@ -85,7 +88,7 @@ export function parseConfigText (text: string, file: string): ConfigInput {
         break
       }
       default:
-        fail(pair.key as Node, key, 'unknown setting (listen, upstream, dangerouslyAllowUnauthenticatedTcp, limits)')
+        fail(pair.key as Node, key, 'unknown setting (listen, upstream, policy, dangerouslyAllowUnauthenticatedTcp, limits)')
     }
   }
   return out
@@ -96,4 +99,4 @@ export function parseConfigText (text: string, file: string): ConfigInput {
   }
 }
 
-const LIMIT_KEYS: ReadonlyArray<keyof Limits> = ['maxHeaderSize', 'headersTimeout', 'keepAliveTimeout', 'upgradeBodyLimit']
+const LIMIT_KEYS: ReadonlyArray<keyof Limits> = ['maxHeaderSize', 'headersTimeout', 'keepAliveTimeout', 'upgradeBodyLimit', 'maxBodySize']

@@ -7,6 +7,8 @@ export interface ConfigInput {
   listen?: Array<string | ({ url: string } & UnixSocketSettings)>
   upstream?: string
   dangerouslyAllowUnauthenticatedTcp?: boolean
+  /** A shipped policy name (`default`, `read-only`, `admin`) or a policy file path. */
+  policy?: string
   limits?: Partial<Limits>
 }
 
@@ -20,6 +22,8 @@ export interface Limits {
   keepAliveTimeout: number
   /** Cap on the body of an upgrade request (exec start's JSON), which dockward reads before forwarding. */
   upgradeBodyLimit: number
+  /** Cap on a JSON body dockward inspects (container create, …); larger ones get 413, never pass uninspected. */
+  maxBodySize: number
 }
 
 /** The validated configuration dockward runs with. */
@@ -27,6 +31,7 @@ export interface Config {
   readonly listen: readonly ListenAddress[]
   readonly upstream: UpstreamAddress
   readonly dangerouslyAllowUnauthenticatedTcp: boolean
+  readonly policy: string
   readonly limits: Readonly<Limits>
 }
 
@@ -36,8 +41,12 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxHeaderSize: 1024 * 1024,
   headersTimeout: 60_000,
   keepAliveTimeout: 60_000,
-  upgradeBodyLimit: 1024 * 1024
+  upgradeBodyLimit: 1024 * 1024,
+  maxBodySize: 4 * 1024 * 1024
 })
+
+/** The policy `dockward serve` enforces when none is named. */
+export const DEFAULT_POLICY = 'default'
 
 /**
  * Merges the file's settings with the command line's (flags win, a repeated `--listen` replaces
@@ -52,6 +61,7 @@ export function resolveConfig (file: ConfigInput, flags: ConfigInput, env: NodeJ
   const upstream = parseUpstreamUrl(upstreamUrl)
   const dangerous = flags.dangerouslyAllowUnauthenticatedTcp ?? file.dangerouslyAllowUnauthenticatedTcp ?? false
   const limits = { ...DEFAULT_LIMITS, ...file.limits, ...flags.limits }
+  const policy = flags.policy ?? file.policy ?? DEFAULT_POLICY
 
   const seen = new Set<string>()
   for (const l of listen) {
@@ -72,7 +82,7 @@ export function resolveConfig (file: ConfigInput, flags: ConfigInput, env: NodeJ
       throw new ConfigError(`listen: ${l.url} is the upstream itself (${upstream.url}); check DOCKER_HOST`)
     }
   }
-  return Object.freeze({ listen, upstream, dangerouslyAllowUnauthenticatedTcp: dangerous, limits: Object.freeze(limits) })
+  return Object.freeze({ listen, upstream, dangerouslyAllowUnauthenticatedTcp: dangerous, policy, limits: Object.freeze(limits) })
 }
 
 function nonEmpty (v: string | undefined): string | undefined {

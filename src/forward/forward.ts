@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import { UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.ts'
-import { endToEndHeaders, withContentLength } from './hop-headers.ts'
+import { endToEndHeaders, withContentLength, withContentType } from './hop-headers.ts'
 import type { BodyFraming } from './request-framing.ts'
 import type { Upstream } from './upstream.ts'
 import { sendError } from '../core/error-response.ts'
@@ -103,24 +103,36 @@ export interface ForwardOutcome {
   readonly error?: Error
 }
 
+/** What to send the engine for one admitted request. */
+export interface ForwardPlan {
+  /** The request target: the checked path with the canonical query. */
+  readonly path: string
+  readonly framing: BodyFraming
+  /**
+   * A body dockward read and inspected: exactly these bytes are sent, with their own length
+   * (an empty buffer sends none). `contentType` replaces the client's when not null. Absent: the
+   * client's body is streamed through as framed.
+   */
+  readonly body?: { readonly bytes: Buffer, readonly contentType: string | null }
+}
+
 /**
  * Relays one ordinary (non-upgrade) request to the engine and its response back, streaming both
  * bodies with backpressure and without timeouts: logs -f, events and stats may be quiet for hours.
- * The request target is forwarded exactly as received (it was checked to route the same in the engine).
  */
 export function forwardRequest (
   req: IncomingMessage,
   res: ServerResponse,
   upstream: Upstream,
-  framing: BodyFraming,
-  done: (outcome: ForwardOutcome) => void,
-  /** A body already read for inspection: exactly these bytes are sent, with their own length. */
-  inspectedBody?: Buffer
+  plan: ForwardPlan,
+  done: (outcome: ForwardOutcome) => void
 ): void {
   let headers = endToEndHeaders(req.rawHeaders)
-  if (inspectedBody !== undefined) {
-    headers = withContentLength(headers, inspectedBody.length)
-  } else if (framing === 'chunked') {
+  const body = plan.body
+  if (body !== undefined) {
+    headers = withContentLength(headers, body.bytes.length)
+    if (body.contentType !== null) headers = withContentType(headers, body.contentType)
+  } else if (plan.framing === 'chunked') {
     // The hop-by-hop Transfer-Encoding was dropped; say again that the body is chunked, or Node
     // would send a GET or DELETE body unframed.
     headers.push('Transfer-Encoding', 'chunked')
@@ -137,7 +149,7 @@ export function forwardRequest (
     ...upstream.connect,
     agent: upstream.agent,
     method: req.method,
-    path: req.url,
+    path: plan.path,
     headers,
     // The client's Host goes as sent; Node would otherwise add its own.
     setHost: false
@@ -193,9 +205,9 @@ export function forwardRequest (
     finish({ status: res.statusCode, end: 'client-aborted' })
   })
 
-  if (inspectedBody !== undefined) {
-    upReq.end(inspectedBody)
-  } else if (framing === 'none') {
+  if (body !== undefined) {
+    upReq.end(body.bytes)
+  } else if (plan.framing === 'none') {
     upReq.end()
   } else {
     req.pipe(upReq)

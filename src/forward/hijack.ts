@@ -23,6 +23,8 @@ export interface HijackOutcome {
 
 export interface UpgradeRequest {
   readonly req: IncomingMessage
+  /** The request target sent to the engine: the checked path with the canonical query. */
+  readonly path: string
   readonly socket: Duplex
   /** Bytes Node read past the request headers: the start of the body, maybe more. */
   readonly head: Buffer
@@ -106,7 +108,7 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
       // A connection of its own: it becomes the hijacked stream or is closed after the answer.
       agent: false,
       method: req.method,
-      path: req.url,
+      path: u.path,
       headers: framedHeaders(req.rawHeaders, u.protocol, body.length),
       setHost: false
     })
@@ -131,7 +133,7 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
         // The engine switched protocols on a route that never may: relaying would let the client
         // speak to the engine unchecked from here on.
         upSocket.destroy()
-        fail(new UpstreamProtocolError(`engine switched protocols on ${req.method} ${req.url}, which dockward does not allow`))
+        fail(new UpstreamProtocolError(`engine switched protocols on ${req.method} ${u.path}, which dockward does not allow`))
         return
       }
       socket.write(u.legacy ? legacyHead(upRes) : switchingHead(upRes))
@@ -201,6 +203,9 @@ function readExactly (socket: Duplex, head: Buffer, length: number, timeoutMs: n
   socket.on('data', onData)
   socket.on('end', onEnd)
   socket.on('close', onEnd)
+  // The gateway pauses the socket until the request is admitted; a 'data' listener alone does
+  // not restart a stream paused explicitly.
+  socket.resume()
 }
 
 function switchingHead (res: IncomingMessage): string {

@@ -71,6 +71,16 @@ export function withContentLength (headers: readonly string[], length: number | 
   return out
 }
 
+/** `headers` with every Content-Type replaced by one of dockward's own. */
+export function withContentType (headers: readonly string[], type: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() !== 'content-type') out.push(headers[i]!, headers[i + 1]!)
+  }
+  out.push('Content-Type', type)
+  return out
+}
+
 /** The value of the first header with this (lower-case) name, or undefined. */
 export function rawHeader (raw: readonly string[], lowerName: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {

@@ -197,3 +197,12 @@ test('explain: readable text and JSON', async () => {
   assert.equal(refused.code, 1)
   assert.match(refused.stderr, /would refuse this request before deciding: 400 client version 1\.20 is too old/)
 })
+
+test('explain checks Content-Type like the gateway: a form-encoded body is refused before deciding', async () => {
+  const out: string[] = []
+  const err: string[] = []
+  const io = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } }
+  const code = await runPolicyCommand(['explain', '--method', 'POST', '--path', '/v1.41/build?networkmode=host', '--header', 'Content-Type: application/x-www-form-urlencoded'], io)
+  assert.equal(code, 1)
+  assert.match(err.join(''), /would refuse this request before deciding: 400 form-encoded/)
+})

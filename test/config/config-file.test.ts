@@ -11,16 +11,19 @@ test('reads every setting', () => {
     '    mode: "0660"',
     '    group: docker',
     'upstream: unix:///var/run/docker.sock',
+    'policy: read-only',
     'dangerouslyAllowUnauthenticatedTcp: false',
     'limits:',
     '  maxHeaderSize: 65536',
-    '  headersTimeout: 30000'
+    '  headersTimeout: 30000',
+    '  maxBodySize: 1048576'
   ].join('\n'), 'c.yaml')
   assert.deepEqual(cfg, {
     listen: ['tcp://127.0.0.1:2375', { url: 'unix:///run/dockward.sock', mode: '0660', group: 'docker' }],
     upstream: 'unix:///var/run/docker.sock',
+    policy: 'read-only',
     dangerouslyAllowUnauthenticatedTcp: false,
-    limits: { maxHeaderSize: 65536, headersTimeout: 30000 }
+    limits: { maxHeaderSize: 65536, headersTimeout: 30000, maxBodySize: 1048576 }
   })
 })
 

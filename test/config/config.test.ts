@@ -8,6 +8,13 @@ test('defaults: a loopback listener and the local engine socket', () => {
   assert.deepEqual(cfg.listen.map((l) => l.url), ['tcp://127.0.0.1:2375'])
   assert.equal(cfg.upstream.url, 'unix:///var/run/docker.sock')
   assert.deepEqual(cfg.limits, DEFAULT_LIMITS)
+  assert.equal(cfg.limits.maxBodySize, 4 * 1024 * 1024)
+  assert.equal(cfg.policy, 'default')
+})
+
+test('the policy comes from the flag, else the file, else default', () => {
+  assert.equal(resolveConfig({ policy: 'admin' }, {}, {}).policy, 'admin')
+  assert.equal(resolveConfig({ policy: 'admin' }, { policy: './mine.yaml' }, {}).policy, './mine.yaml')
 })
 
 test('DOCKER_HOST is the upstream when neither file nor flag names one', () => {

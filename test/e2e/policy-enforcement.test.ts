@@ -1,0 +1,260 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import { engineRequest, requireEngine, type TestEngine } from '../support/engine.ts'
+import { startDockward, type RunningDockward } from '../support/dockward.ts'
+import { rawExchange, statusCodes } from '../support/raw-client.ts'
+import { DOCKER_CLIS, cliMissing, docker, uniqueName } from '../support/cli.ts'
+
+// The default policy against the real engine: every host-escape fact and every disguise is sent
+// through dockward, and the engine is then asked directly whether anything was created. A row
+// passes only if dockward refused it AND the engine holds no such object.
+
+const engine = requireEngine('policy-enforcement')
+
+interface Reply { status: number, message: string }
+
+function send (socketPath: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const h: Record<string, string | number> = { ...headers }
+    if (body !== undefined && h['Transfer-Encoding'] === undefined) h['Content-Length'] = Buffer.byteLength(body)
+    if (body !== undefined && h['Content-Type'] === undefined) h['Content-Type'] = 'application/json'
+    const req = http.request({ socketPath, method, path, headers: h, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let message = text
+        try { message = (JSON.parse(text) as { message?: string }).message ?? text } catch {}
+        resolve({ status: res.statusCode ?? 0, message })
+      })
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+const DENIED = /^dockward: [a-z0-9][a-z0-9.-]*: \S/
+
+if (engine === null) {
+  test('policy enforcement against the engine', { skip: 'no engine' }, () => {})
+} else {
+  suite(engine)
+}
+
+function suite (eng: TestEngine): void {
+  describe('default policy against the real engine', () => {
+    let dw: RunningDockward
+    const created: string[] = []
+    const volumes: string[] = []
+
+    before(async () => { dw = await startDockward({ upstream: eng.dockerHost, tcp: true }) })
+    after(async () => {
+      for (const name of created) await engineRequest(eng, 'DELETE', `/containers/${name}?force=1`)
+      for (const name of volumes) await engineRequest(eng, 'DELETE', `/volumes/${name}?force=1`)
+      await dw.stop()
+    })
+
+    async function exists (name: string): Promise<boolean> {
+      const r = await engineRequest(eng, 'GET', `/containers/${name}/json`)
+      if (r.status === 200) created.push(name)
+      return r.status === 200
+    }
+
+    const create = (hostConfig: Record<string, unknown>, extra: Record<string, unknown> = {}): string =>
+      JSON.stringify({ Image: eng.image, Cmd: ['true'], ...extra, HostConfig: hostConfig })
+
+    // One row per host-escape fact: the body dockward must deny with 403 and the policy's reason.
+    const deniedCreates: Array<[string, string]> = [
+      ['privileged', create({ Privileged: true })],
+      ['bind mount in Binds', create({ Binds: ['/:/host'] })],
+      ['bind mount, path not clean', create({ Binds: ['/tmp/../etc:/host:ro'] })],
+      ['bind mount in Mounts', create({ Mounts: [{ Type: 'bind', Source: '/etc', Target: '/host' }] })],
+      ['volume with bind options inline', create({ Mounts: [{ Type: 'volume', Source: uniqueName('dw-bindvol'), Target: '/x', VolumeOptions: { DriverConfig: { Name: 'local', Options: { type: 'none', o: 'bind', device: '/etc' } } } }] })],
+      ['added capability', create({ CapAdd: ['SYS_ADMIN'] })],
+      ['added capability, lower case with prefix', create({ CapAdd: ['cap_sys_admin'] })],
+      ['device', create({ Devices: [{ PathOnHost: '/dev/null', PathInContainer: '/dev/x', CgroupPermissions: 'rwm' }] })],
+      ['device request', create({ DeviceRequests: [{ Driver: '', Count: -1, Capabilities: [['gpu']] }] })],
+      ['device cgroup rule', create({ DeviceCgroupRules: ['c *:* rmw'] })],
+      ['host pid namespace', create({ PidMode: 'host' })],
+      ['host ipc namespace', create({ IpcMode: 'host' })],
+      ['host uts namespace', create({ UTSMode: 'host' })],
+      ['host network', create({ NetworkMode: 'host' })],
+      ['host user namespace', create({ UsernsMode: 'host' })],
+      ['host cgroup namespace', create({ CgroupnsMode: 'host' })],
+      ['seccomp unconfined', create({ SecurityOpt: ['seccomp=unconfined'] })],
+      ['apparmor unconfined', create({ SecurityOpt: ['apparmor=unconfined'] })],
+      ['SELinux labels off, legacy separator', create({ SecurityOpt: ['label:disable'] })],
+      ['sysctl', create({ Sysctls: { 'net.ipv4.ip_forward': '1' } })],
+      ['cgroup parent', create({ CgroupParent: '/system.slice' })],
+      ['other runtime', create({ Runtime: 'io.containerd.runsc.v1' })],
+      ['masked paths override', create({ MaskedPaths: [] })],
+      ['read-only paths override', create({ ReadonlyPaths: [] })],
+      ['log driver that ships logs off the host', create({ LogConfig: { Type: 'syslog', Config: { 'syslog-address': 'udp://127.0.0.1:514' } } })]
+    ]
+    for (const [name, body] of deniedCreates) {
+      test(`denied: ${name}`, async () => {
+        const cname = uniqueName('dw-deny')
+        const r = await send(dw.socketPath, 'POST', `/v1.41/containers/create?name=${cname}`, body)
+        assert.equal(r.status, 403, r.message)
+        assert.match(r.message, DENIED)
+        assert.equal(await exists(cname), false, 'the engine created the container')
+      })
+    }
+
+    // Disguises: the same host escapes spelled the ways Go's decoder and Go's HTTP server accept.
+    const disguised: Array<[string, (name: string) => Promise<number[]>]> = [
+      ['key case', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"image":"${eng.image}","hostconfig":{"privileged":true}}`)).status]],
+      ['Unicode folding (long s in HostConfig)', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","Ho\u017ftConfig":{"Privileged":true}}`)).status]],
+      ['Unicode folding (Kelvin sign in MaskedPaths)', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Mas\u212AedPaths":[]}}`)).status]],
+      ['escaped key', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Privil\\u0065ged":true}}`)).status]],
+      ['exact duplicate key, last wins in Go', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Privileged":false,"Privileged":true}}`)).status]],
+      ['case-variant duplicate key', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Privileged":false,"privileged":true}}`)).status]],
+      ['duplicate objects merge in Go', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Binds":[]},"hostConfig":{"Privileged":true}}`)).status]],
+      ['HostConfig field at the top level (honoured by 20.10)', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","Privileged":true}`)).status]],
+      ['null HostConfig with top-level fields', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":null,"Binds":["/:/host"]}`)).status]],
+      ['trailing data after the body', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}"} {"HostConfig":{"Privileged":true}}`)).status]],
+      ['chunked body', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Privileged":true}}`, { 'Transfer-Encoding': 'chunked' })).status]],
+      ['Content-Length: 0 with the body behind it', async (n) => statusCodes(await rawExchange(dw.socketPath,
+        `POST /containers/create?name=${n} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n{"Image":"${eng.image}","HostConfig":{"Privileged":true}}`))],
+      ['form-encoded body', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Privileged":true}}`, { 'Content-Type': 'Application/X-WWW-Form-Urlencoded; charset=utf-8' })).status]],
+      ['text/plain body on a JSON route', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Privileged":true}}`, { 'Content-Type': 'text/plain' })).status]],
+      ['body over the 4 MiB cap', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","Env":["X=${'a'.repeat(5 * 1024 * 1024)}"],"HostConfig":{"Privileged":true}}`)).status]],
+      ['invalid UTF-8 in the body', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, Buffer.concat([Buffer.from(`{"Image":"${eng.image}","Labels":{"a":"`), Buffer.from([0xff, 0xfe]), Buffer.from('"},"HostConfig":{"Privileged":true}}')]))).status]],
+      ['encoded slash in the path', async (n) => [(await send(dw.socketPath, 'POST', `/containers%2Fcreate?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Privileged":true}}`)).status]],
+      ['dot segment in the path', async (n) => statusCodes(await rawExchange(dw.socketPath,
+        `POST /v1.41/images/../containers/create?name=${n} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`))],
+      ['old API version', async (n) => [(await send(dw.socketPath, 'POST', `/v1.20/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Privileged":true}}`)).status]],
+      ['semicolon in the query', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n};x=1`, `{"Image":"${eng.image}","HostConfig":{"Privileged":true}}`)).status]]
+    ]
+    for (const [name, run] of disguised) {
+      test(`disguise refused: ${name}`, async () => {
+        const cname = uniqueName('dw-disguise')
+        const statuses = await run(cname)
+        assert.ok(statuses.length > 0, 'no answer')
+        for (const s of statuses) assert.ok(s === 400 || s === 403 || s === 413, `status ${s} in ${statuses.join(',')}`)
+        assert.equal(await exists(cname), false, 'the engine created the container')
+      })
+    }
+
+    test('a key that only looks like a field (dotless i) is dropped, as the engine would ignore it', async () => {
+      const cname = uniqueName('dw-dotless')
+      const r = await send(dw.socketPath, 'POST', `/containers/create?name=${cname}`, `{"Image":"${eng.image}","HostConfig":{"Privıleged":true}}`)
+      assert.equal(r.status, 201, r.message)
+      assert.equal(await exists(cname), true)
+      const inspect = await engineRequest(eng, 'GET', `/containers/${cname}/json`)
+      assert.equal(inspect.json.HostConfig.Privileged, false)
+    })
+
+    test('an ordinary compose-style create passes, and the engine got exactly the decided fields', async () => {
+      const net = uniqueName('dw-net')
+      const r0 = await send(dw.socketPath, 'POST', '/v1.41/networks/create', JSON.stringify({ Name: net, CheckDuplicate: true, Driver: 'bridge', Labels: { 'com.docker.compose.project': 'p' } }))
+      assert.equal(r0.status, 201, r0.message)
+      const cname = uniqueName('dw-compose')
+      const body = JSON.stringify({
+        Image: eng.image,
+        Cmd: ['sleep', '1'],
+        Env: ['A=1'],
+        Labels: { 'com.docker.compose.service': 'web' },
+        ExposedPorts: { '80/tcp': {} },
+        Healthcheck: { Test: ['CMD', 'true'], Interval: 1000000000 },
+        HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] }, RestartPolicy: { Name: 'no' }, Memory: 67108864, Mounts: [{ Type: 'volume', Source: `${cname}-data`, Target: '/data' }], NetworkMode: net },
+        NetworkingConfig: { EndpointsConfig: { [net]: { Aliases: ['web'] } } }
+      })
+      volumes.push(`${cname}-data`)
+      const r = await send(dw.socketPath, 'POST', `/v1.41/containers/create?name=${cname}`, body)
+      assert.equal(r.status, 201, r.message)
+      const inspect = await engineRequest(eng, 'GET', `/containers/${cname}/json`)
+      created.push(cname)
+      assert.equal(inspect.json.HostConfig.Memory, 67108864)
+      assert.equal(inspect.json.HostConfig.PortBindings['80/tcp'][0].HostIp, '127.0.0.1')
+      assert.deepEqual(inspect.json.NetworkSettings.Networks[net].Aliases.includes('web'), true)
+      assert.equal(inspect.json.Config.Labels['com.docker.compose.service'], 'web')
+      await engineRequest(eng, 'DELETE', `/containers/${cname}?force=1`)
+      await engineRequest(eng, 'DELETE', `/networks/${net}`)
+    })
+
+    test('old API version: a container start with a HostConfig body is refused before the engine sees it', async () => {
+      const cname = uniqueName('dw-oldstart')
+      const c = await engineRequest(eng, 'POST', `/containers/create?name=${cname}`, { Image: eng.image, Cmd: ['true'] })
+      assert.equal(c.status, 201)
+      created.push(cname)
+      const r = await send(dw.socketPath, 'POST', `/v1.23/containers/${cname}/start`, '{"Privileged":true,"Binds":["/:/host"]}')
+      assert.equal(r.status, 400)
+      assert.match(r.message, /too old/)
+      const inspect = await engineRequest(eng, 'GET', `/containers/${cname}/json`)
+      assert.equal(inspect.json.HostConfig.Privileged, false)
+      assert.equal(inspect.json.State.Status, 'created')
+    })
+
+    test('volumes: bind options are denied at create, and an existing bind volume cannot be mounted', async () => {
+      const bindVol = uniqueName('dw-bindvol')
+      const r = await send(dw.socketPath, 'POST', '/volumes/create', JSON.stringify({ Name: bindVol, Driver: 'local', DriverOpts: { type: 'none', o: 'bind', device: '/etc' } }))
+      assert.equal(r.status, 403, r.message)
+      assert.equal((await engineRequest(eng, 'GET', `/volumes/${bindVol}`)).status, 404)
+      // Made by the operator directly on the engine, then named by a client through dockward.
+      const existing = uniqueName('dw-opvol')
+      volumes.push(existing)
+      assert.equal((await engineRequest(eng, 'POST', '/volumes/create', { Name: existing, Driver: 'local', DriverOpts: { type: 'none', o: 'bind', device: '/etc' } })).status, 201)
+      const cname = uniqueName('dw-useopvol')
+      const r2 = await send(dw.socketPath, 'POST', `/containers/create?name=${cname}`, create({ Binds: [`${existing}:/x`] }))
+      assert.equal(r2.status, 403, r2.message)
+      assert.equal(await exists(cname), false)
+      const plain = uniqueName('dw-plainvol')
+      volumes.push(plain)
+      const r3 = await send(dw.socketPath, 'POST', '/volumes/create', JSON.stringify({ Name: plain, Labels: { a: 'b' } }))
+      assert.equal(r3.status, 201, r3.message)
+    })
+
+    test('exec: a privileged exec is denied, in any key case', async () => {
+      const cname = uniqueName('dw-exec')
+      const c = await engineRequest(eng, 'POST', `/containers/create?name=${cname}`, { Image: eng.image, Cmd: ['sleep', '30'] })
+      assert.equal(c.status, 201)
+      created.push(cname)
+      assert.equal((await engineRequest(eng, 'POST', `/containers/${cname}/start`)).status, 204)
+      for (const body of ['{"Cmd":["true"],"Privileged":true}', '{"Cmd":["true"],"privileged":true}', '{"Cmd":["true"],"PRIVILEGED":true}']) {
+        const r = await send(dw.socketPath, 'POST', `/containers/${cname}/exec`, body)
+        assert.equal(r.status, 403, `${body}: ${r.message}`)
+      }
+      const ok = await send(dw.socketPath, 'POST', `/containers/${cname}/exec`, '{"Cmd":["true"]}')
+      assert.equal(ok.status, 201, ok.message)
+      const ids = (await engineRequest(eng, 'GET', `/containers/${cname}/json`)).json.ExecIDs as string[]
+      assert.equal(ids.length, 1, 'only the unprivileged exec reached the engine')
+    })
+
+    test('build: host network is denied in the query, and a duplicated parameter is refused', async () => {
+      const r = await send(dw.socketPath, 'POST', '/build?networkmode=host&t=dw-never', Buffer.alloc(1024), { 'Content-Type': 'application/x-tar' })
+      assert.equal(r.status, 403, r.message)
+      const r2 = await send(dw.socketPath, 'POST', '/build?networkmode=default&networkmode=host', Buffer.alloc(1024), { 'Content-Type': 'application/x-tar' })
+      assert.equal(r2.status, 400, r2.message)
+    })
+
+    test('image import from a URL the engine would fetch is denied', async () => {
+      const r = await send(dw.socketPath, 'POST', '/images/create?fromSrc=http://127.0.0.1:9/x.tar&repo=dw-never')
+      assert.equal(r.status, 403, r.message)
+    })
+
+    for (const cli of DOCKER_CLIS) {
+      const missing = cliMissing(cli)
+      describe(`docker ${cli.name} prints dockward's reason`, { skip: missing ?? false }, () => {
+        const cases: Array<[string, string[]]> = [
+          ['--privileged', ['--privileged']],
+          ['-v /:/host', ['-v', '/:/host']],
+          ['--pid host', ['--pid', 'host']],
+          ['--cap-add SYS_ADMIN', ['--cap-add', 'SYS_ADMIN']],
+          ['--device', ['--device', '/dev/null:/dev/x']],
+          ['--security-opt seccomp=unconfined', ['--security-opt', 'seccomp=unconfined']]
+        ]
+        for (const [label, flags] of cases) {
+          test(`docker run ${label}`, async () => {
+            const cname = uniqueName('dw-cli-deny')
+            const r = await docker(cli, dw.dockerHost, ['run', '--rm', '--name', cname, ...flags, eng.image, 'true'], { timeoutMs: 60_000 })
+            assert.notEqual(r.code, 0)
+            assert.match(r.stderr, /Error response from daemon: dockward: [a-z0-9.-]+: /, r.stderr)
+            assert.equal(await exists(cname), false)
+          })
+        }
+      })
+    }
+  })
+}
