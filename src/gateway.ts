@@ -8,7 +8,7 @@ import type { PolicyEngine, PolicyInput } from './decide/policy-input.ts'
 import { anonymousIdentity } from './identify/identity.ts'
 import { bodyKindOf } from './inspect/canonical-body.ts'
 import { checkContentType, type BodyKind } from './inspect/content-type.ts'
-import { inspectRequest } from './inspect/inspect-request.ts'
+import { canonicalJsonBody, inspectRequest } from './inspect/inspect-request.ts'
 import { isJsonObject } from './inspect/json-value.ts'
 import { readBody } from './inspect/read-body.ts'
 import { createEngineQuery } from './forward/engine-query.ts'
@@ -207,8 +207,10 @@ export function createGateway ({ config, policy, log }: GatewayOptions): Gateway
         sendErrorOnSocket(socket, toGatewayError(err))
         return
       }
-      // The body of an upgrade request (exec start's JSON) is read by the relay, after the
-      // decision, which therefore rests on the route and query only.
+      // The body of an upgrade request (exec start's JSON: Detach, Tty, ConsoleSize) is read by
+      // the relay after the decision, which rests on the route and query; the relay still sends
+      // only its canonical form.
+      const operation = parsed.route.operation
       admit(req, parsed, 'none', 'none', listener).then((admitted) => {
         relayUpgrade({
           req,
@@ -219,6 +221,7 @@ export function createGateway ({ config, policy, log }: GatewayOptions): Gateway
           legacy,
           bodyLimit: limits.upgradeBodyLimit,
           bodyTimeout: limits.headersTimeout,
+          rewriteBody: (raw) => canonicalJsonBody(operation, raw),
           resumeHttp
         }, upstream, noop)
       }).catch((err: unknown) => sendErrorOnSocket(socket, toGatewayError(err)))

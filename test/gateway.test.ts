@@ -81,6 +81,18 @@ describe('gateway against the real engine', { skip: engine === null ? 'no engine
     assert.match(out, /hello-hijack/)
   })
 
+  test('an exec start upgrade body is canonicalized: any key case works, an ambiguous body is refused', async () => {
+    const id = await runningContainer(['sleep', '60'])
+    const exec = await engineRequest(eng, 'POST', `/containers/${id}/exec`, { Cmd: ['cat'], AttachStdin: true, AttachStdout: true, Tty: true })
+    const start = (body: string): string => `POST /v1.41/exec/${exec.json.Id as string}/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+    const refused = await rawExchange(dw.socketPath, start('{"Detach":false,"detach":true}'))
+    assert.match(refused, /^HTTP\/1\.1 400 /)
+    assert.match(refused, /both set Detach/)
+    const out = await rawExchange(dw.socketPath, [start('{"detach":false,"tty":true}'), 'hello-canonical\n'])
+    assert.match(out, /^HTTP\/1\.1 101 UPGRADED\r\n/)
+    assert.match(out, /hello-canonical/)
+  })
+
   test('/grpc with Upgrade: h2c is relayed to the engine\'s HTTP/2 server', async () => {
     // BuildKit clients (buildx) speak gRPC here; the v20 CLI only uses /session, so check the bytes.
     const out = await rawExchange(dw.socketPath, 'POST /grpc HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00', 1000)

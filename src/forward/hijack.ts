@@ -38,6 +38,8 @@ export interface UpgradeRequest {
   readonly legacy: boolean
   /** Cap on a body that must be read before forwarding. */
   readonly bodyLimit: number
+  /** Turns the body as read into the bytes to send (canonical JSON); throws a GatewayError to refuse. */
+  readonly rewriteBody: (body: Buffer) => Buffer
   /** Time the client has to send that body. */
   readonly bodyTimeout: number
   /** Hands the socket back to the HTTP server when the exchange stayed HTTP, with unread bytes. */
@@ -91,9 +93,11 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
     sendUpstream(body, unread)
   })
 
-  function sendUpstream (body: Buffer, unread: Buffer): void {
+  function sendUpstream (raw: Buffer, unread: Buffer): void {
     let upReq: http.ClientRequest
+    let body: Buffer
     try {
+      body = u.rewriteBody(raw)
       upReq = openUpstream(body)
     } catch (err) {
       fail(toGatewayError(err))

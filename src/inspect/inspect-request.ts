@@ -29,6 +29,18 @@ export interface RequestToInspect {
 }
 
 /**
+ * The canonical bytes of a JSON body read after the decision (an upgrade request's body, which
+ * the hijack relay reads itself): the same parse and canonicalization as `inspectRequest`, so
+ * nothing but canonical JSON reaches the engine. An empty body stays empty.
+ *
+ * @example canonicalJsonBody('ExecStart', Buffer.from('{"detach":false,"tty":true}')) // <'{"Detach":false,"Tty":true}'>
+ */
+export function canonicalJsonBody (operation: string, raw: Buffer): Buffer {
+  if (raw.length === 0 || bodyKindOf(operation) !== 'json') return raw
+  return Buffer.from(serializeJson(canonicalizeBody(operation, parseGoJson(raw)).value), 'utf8')
+}
+
+/**
  * Inspects a routed request: parses the query as the engine will (refusing ambiguous forms) and
  * keeps only the parameters the operation takes; parses and canonicalizes a JSON body; extracts
  * the facts from exactly what will be forwarded. Dropped query names and body keys are listed in
