@@ -203,6 +203,7 @@ export function createGateway ({ config, policy, log }: GatewayOptions): Gateway
         if (protocol === null && declaresBody(req.rawHeaders)) {
           throw new UnsupportedUpgradeError(`${parsed.route.operation} does not switch protocols; send it without an Upgrade header`)
         }
+        checkContentType(req.rawHeaders, parsed.method, bodyKindOf(parsed.route.operation))
       } catch (err) {
         sendErrorOnSocket(socket, toGatewayError(err))
         return

@@ -136,6 +136,10 @@ export function forwardRequest (
     // The hop-by-hop Transfer-Encoding was dropped; say again that the body is chunked, or Node
     // would send a GET or DELETE body unframed.
     headers.push('Transfer-Encoding', 'chunked')
+  } else if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers['content-length'] === undefined) {
+    // Without a length Node sends a POST chunked, and the engine reads a chunked body as present
+    // (a bodiless `POST /start` gets "starting container with non-empty request body").
+    headers.push('Content-Length', '0')
   }
 
   let finished = false

@@ -30,6 +30,13 @@ export function checkContentType (raw: readonly string[], method: string, kind: 
     value = raw[i + 1]!
   }
   if (value === undefined) return
+  // Go lower-cases media types with Unicode rules (strings.ToLower maps U+0130 İ to 'i' and
+  // U+212A K to 'k'), so a non-ASCII spelling can read as a form type to the engine and as
+  // anything else here. Media types are ASCII; anything else is refused.
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x09\x20-\x7e]/.test(value)) {
+    throw new BadRequestBodyError('the Content-Type header must be plain ASCII')
+  }
   const lower = value.toLowerCase()
   if (FORM_METHODS.has(method) && FORM_TYPES.some((t) => lower.includes(t))) {
     throw new BadRequestBodyError(`form-encoded request bodies are not accepted (Content-Type ${JSON.stringify(value)}): the engine would read parameters from them`)

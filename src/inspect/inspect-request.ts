@@ -1,3 +1,4 @@
+import { BadRequestBodyError } from '../core/errors.ts'
 import { bodyKindOf, canonicalizeBody, queryNamesOf } from './canonical-body.ts'
 import { parseGoJson, serializeJson } from './go-json.ts'
 import { canonicalQueryString, parseGoQuery, type GoQuery } from './go-query.ts'
@@ -36,7 +37,9 @@ export interface RequestToInspect {
  * @example canonicalJsonBody('ExecStart', Buffer.from('{"detach":false,"tty":true}')) // <'{"Detach":false,"Tty":true}'>
  */
 export function canonicalJsonBody (operation: string, raw: Buffer): Buffer {
-  if (raw.length === 0 || bodyKindOf(operation) !== 'json') return raw
+  if (raw.length === 0) return raw
+  // Attach, /session and /grpc take no body; the engine could still read one (as a form).
+  if (bodyKindOf(operation) !== 'json') throw new BadRequestBodyError(`${operation} takes no request body`)
   return Buffer.from(serializeJson(canonicalizeBody(operation, parseGoJson(raw)).value), 'utf8')
 }
 

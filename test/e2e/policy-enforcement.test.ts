@@ -118,6 +118,11 @@ function suite (eng: TestEngine): void {
       ['Content-Length: 0 with the body behind it', async (n) => statusCodes(await rawExchange(dw.socketPath,
         `POST /containers/create?name=${n} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n{"Image":"${eng.image}","HostConfig":{"Privileged":true}}`))],
       ['form-encoded body', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Privileged":true}}`, { 'Content-Type': 'Application/X-WWW-Form-Urlencoded; charset=utf-8' })).status]],
+      ['form body under a Unicode Content-Type on a streamed route (Go lower-cases İ to i)', async (n) => statusCodes(await rawExchange(dw.socketPath, Buffer.concat([
+        Buffer.from(`POST /build?t=${n} HTTP/1.1\r\nHost: x\r\nContent-Type: `),
+        Buffer.from('applİcation/x-www-form-urlencoded', 'utf8'),
+        Buffer.from(`\r\nContent-Length: 46\r\n\r\nnetworkmode=host&remote=http://127.0.0.1:9/x`)
+      ])))],
       ['text/plain body on a JSON route', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","HostConfig":{"Privileged":true}}`, { 'Content-Type': 'text/plain' })).status]],
       ['body over the 4 MiB cap', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, `{"Image":"${eng.image}","Env":["X=${'a'.repeat(5 * 1024 * 1024)}"],"HostConfig":{"Privileged":true}}`)).status]],
       ['invalid UTF-8 in the body', async (n) => [(await send(dw.socketPath, 'POST', `/containers/create?name=${n}`, Buffer.concat([Buffer.from(`{"Image":"${eng.image}","Labels":{"a":"`), Buffer.from([0xff, 0xfe]), Buffer.from('"},"HostConfig":{"Privileged":true}}')]))).status]],
@@ -204,6 +209,25 @@ function suite (eng: TestEngine): void {
       volumes.push(plain)
       const r3 = await send(dw.socketPath, 'POST', '/volumes/create', JSON.stringify({ Name: plain, Labels: { a: 'b' } }))
       assert.equal(r3.status, 201, r3.message)
+    })
+
+    test('a bodiless POST without Content-Length reaches the engine as bodiless (curl -X POST …/start)', async () => {
+      const cname = uniqueName('dw-nolength')
+      assert.equal((await engineRequest(eng, 'POST', `/containers/create?name=${cname}`, { Image: eng.image, Cmd: ['true'] })).status, 201)
+      created.push(cname)
+      const out = await rawExchange(dw.socketPath, `POST /v1.41/containers/${cname}/start HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+      assert.deepEqual(statusCodes(out), [204], out)
+    })
+
+    test('a body on an attach upgrade is refused, so the engine cannot read parameters from it', async () => {
+      const cname = uniqueName('dw-attachbody')
+      assert.equal((await engineRequest(eng, 'POST', `/containers/create?name=${cname}`, { Image: eng.image, Cmd: ['true'] })).status, 201)
+      created.push(cname)
+      const body = 'logs=1&stdout=1'
+      const out = await rawExchange(dw.socketPath, `POST /containers/${cname}/attach?stream=0 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+      assert.deepEqual(statusCodes(out), [400], out)
+      const out2 = await rawExchange(dw.socketPath, `POST /containers/${cname}/attach?stream=0 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+      assert.deepEqual(statusCodes(out2), [400], out2)
     })
 
     test('exec: a privileged exec is denied, in any key case', async () => {

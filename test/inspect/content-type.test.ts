@@ -27,3 +27,13 @@ test('two Content-Type headers are refused; stream operations keep their own typ
   assert.throws(() => checkContentType(['Content-Type', 'application/json', 'content-type', 'text/plain'], 'POST', 'json'), /more than one/)
   assert.doesNotThrow(() => checkContentType(['Content-Type', 'application/x-tar'], 'POST', 'stream'))
 })
+
+test('a Content-Type with non-ASCII characters is refused (Go lower-cases İ to i and K to k)', () => {
+  // Node hands header bytes over as latin1: UTF-8 İ (c4 b0) arrives as two characters.
+  const latin1 = Buffer.from('applİcation/x-www-form-urlencoded', 'utf8').toString('latin1')
+  for (const ct of [latin1, 'application/json\u00a0', 'text/\u212Aplain']) {
+    for (const kind of ['stream', 'json', 'none'] as const) {
+      assert.throws(() => checkContentType(['Content-Type', ct], 'POST', kind), /plain ASCII/, `${kind} ${ct}`)
+    }
+  }
+})
