@@ -9,6 +9,8 @@ import { anonymousIdentity } from './identify/identity.ts'
 import { bodyKindOf } from './inspect/canonical-body.ts'
 import { checkContentType, type BodyKind } from './inspect/content-type.ts'
 import { canonicalJsonBody, inspectRequest } from './inspect/inspect-request.ts'
+import { serializeJson } from './inspect/go-json.ts'
+import { memoizedLookup, pinnedCreateBody, pinnedPathId } from './inspect/pin-references.ts'
 import { isJsonObject } from './inspect/json-value.ts'
 import { readBody } from './inspect/read-body.ts'
 import { createEngineQuery } from './forward/engine-query.ts'
@@ -91,12 +93,15 @@ export function createGateway ({ config, policy, log }: GatewayOptions): Gateway
     // current versions, and no unread bytes can reach it.
     if (kind !== 'stream' && framing !== 'none') raw = await readBody(req, limits.maxBodySize, limits.headersTimeout)
     const { route, target } = parsed
+    // One answer per name for the whole request: the facts and the pinning below agree.
+    const lookup = memoizedLookup(engine)
     const inspected = await inspectRequest({
       operation: route.operation,
       version: target.version,
       rawQuery: target.query,
+      params: route.params,
       body: kind === 'json' && raw !== undefined && raw.length > 0 ? raw : undefined
-    }, engine)
+    }, lookup)
     const input: PolicyInput = {
       identity: anonymousIdentity,
       operation: route.operation,
@@ -115,9 +120,18 @@ export function createGateway ({ config, policy, log }: GatewayOptions): Gateway
       const hit = decision.trail.find((h) => h.action === 'deny')
       log(`audit-only: would deny ${route.operation} ${parsed.method} ${target.path} (${hit?.ruleId ?? decision.ruleId}: ${hit?.reason ?? decision.reason})`)
     }
-    const path = inspected.canonicalQuery === '' ? parsed.rawPath : `${parsed.rawPath}?${inspected.canonicalQuery}`
+    // Containers the decision looked at go to the engine by full id, so a rename in between
+    // cannot swap in another container.
+    const pinnedId = await pinnedPathId(route.operation, route.params, lookup)
+    const basePath = pinnedId === null
+      ? parsed.rawPath
+      : `${target.version === null ? '' : `/v${target.version}`}${route.route.template.replace('{id}', pinnedId)}`
+    const path = inspected.canonicalQuery === '' ? basePath : `${basePath}?${inspected.canonicalQuery}`
+    let bodyBytes = inspected.bodyBytes
+    const pinnedBody = await pinnedCreateBody(route.operation, inspected.body, lookup)
+    if (pinnedBody !== inspected.body && pinnedBody !== undefined) bodyBytes = Buffer.from(serializeJson(pinnedBody), 'utf8')
     let body: Buffer | undefined
-    if (kind === 'json') body = inspected.bodyBytes ?? EMPTY
+    if (kind === 'json') body = bodyBytes ?? EMPTY
     else if (kind === 'none' && raw !== undefined) body = EMPTY
     return { path, body, bodyKind: kind, canonicalBody: inspected.body }
   }

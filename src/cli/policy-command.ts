@@ -127,7 +127,7 @@ export async function buildPolicyInput (req: RawRequest): Promise<PolicyInput> {
   const route = matchRoute(method, target.path)
   if (route === null) throw new RouteNotFoundError()
   checkContentType(req.headers ?? [], method, bodyKindOf(route.operation))
-  const inspected = await inspectRequest({ operation: route.operation, version: target.version, rawQuery: target.query, body: req.body }, offlineLookup)
+  const inspected = await inspectRequest({ operation: route.operation, version: target.version, params: route.params, rawQuery: target.query, body: req.body }, offlineLookup)
   return {
     identity: req.identity ?? anonymousIdentity,
     operation: route.operation,

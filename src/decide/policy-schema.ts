@@ -102,6 +102,7 @@ export const factKinds: { readonly [K in FactName]-?: KindOf<RequestFacts[K]> } 
   buildKit: 'boolean',
   importSource: 'string',
   archivePath: 'string',
+  reachedContainers: 'list',
   networkDriver: 'string',
   networkOptions: 'list',
   pluginPrivileges: 'list',

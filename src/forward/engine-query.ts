@@ -1,5 +1,7 @@
 import http from 'node:http'
 import { UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.ts'
+import { parseGoJson } from '../inspect/go-json.ts'
+import { isJsonObject, type JsonArray, type JsonObject, type JsonValue } from '../inspect/json-value.ts'
 import type { Upstream } from './upstream.ts'
 
 /** A named volume as the engine reports it. */
@@ -8,10 +10,22 @@ export interface EngineVolume {
   readonly options: Readonly<Record<string, string>>
 }
 
+/** An existing container's host configuration and mounts, as the engine reports them. */
+export interface EngineContainer {
+  readonly id: string
+  readonly name: string
+  readonly hostConfig: JsonObject
+  readonly mounts: JsonArray
+}
+
 /** Questions dockward asks the engine itself while inspecting a request. */
 export interface EngineQuery {
   /** The volume, or null when the engine has none by that name. Throws when it cannot tell. */
   volume: (name: string) => Promise<EngineVolume | null>
+  /** The container by id, id prefix or name, or null when there is none. */
+  container: (idOrName: string) => Promise<EngineContainer | null>
+  /** The container an exec runs in, or null when there is no such exec. */
+  exec: (id: string) => Promise<{ containerId: string } | null>
 }
 
 const LOOKUP_TIMEOUT_MS = 10_000
@@ -35,11 +49,54 @@ export function createEngineQuery (upstream: Upstream): EngineQuery {
         for (const [k, val] of Object.entries(v.Options)) if (typeof val === 'string') options[k] = val
       }
       return { driver: typeof v.Driver === 'string' ? v.Driver : '', options }
+    },
+    async container (idOrName) {
+      const raw = await getBytes(upstream, `/containers/${encodeURIComponent(idOrName)}/json`)
+      if (raw === null) return null
+      // dockward's own parser: numbers keep their digits, objects have no prototype.
+      const c = parseEngineJson(raw, 'container')
+      const hostConfig = c['HostConfig']
+      const mounts = c['Mounts']
+      return {
+        id: typeof c['Id'] === 'string' ? c['Id'] : idOrName,
+        name: typeof c['Name'] === 'string' ? c['Name'].replace(/^\//, '') : idOrName,
+        hostConfig: isJsonObject(hostConfig) ? hostConfig : Object.create(null) as JsonObject,
+        mounts: Array.isArray(mounts) ? mounts as JsonArray : []
+      }
+    },
+    async exec (id) {
+      const raw = await getBytes(upstream, `/exec/${encodeURIComponent(id)}/json`)
+      if (raw === null) return null
+      const containerId = parseEngineJson(raw, 'exec')['ContainerID']
+      if (typeof containerId !== 'string' || containerId === '') throw new UpstreamProtocolError('the engine reported an exec without a container')
+      return { containerId }
     }
   }
 }
 
-function getJson (upstream: Upstream, path: string): Promise<unknown> {
+function parseEngineJson (raw: Buffer, what: string): JsonObject {
+  let value: JsonValue
+  try {
+    value = parseGoJson(raw, { maxDepth: 64 })
+  } catch {
+    throw new UpstreamProtocolError(`the engine's ${what} description is not JSON dockward can read`)
+  }
+  if (!isJsonObject(value)) throw new UpstreamProtocolError(`the engine's ${what} description is not a JSON object`)
+  return value
+}
+
+async function getJson (upstream: Upstream, path: string): Promise<unknown> {
+  const raw = await getBytes(upstream, path)
+  if (raw === null) return null
+  try {
+    return JSON.parse(raw.toString('utf8'))
+  } catch {
+    throw new UpstreamProtocolError(`the engine's answer to GET ${path} is not JSON`)
+  }
+}
+
+/** The body of a 200 answer, null for 404; anything else throws. */
+function getBytes (upstream: Upstream, path: string): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const req = http.request({ ...upstream.connect, agent: upstream.agent, method: 'GET', path, timeout: LOOKUP_TIMEOUT_MS })
     req.on('timeout', () => req.destroy(new Error(`no answer to GET ${path} within ${LOOKUP_TIMEOUT_MS} ms`)))
@@ -58,11 +115,7 @@ function getJson (upstream: Upstream, path: string): Promise<unknown> {
           reject(new UpstreamProtocolError(`dockward could not look up ${path} in the engine (status ${res.statusCode ?? 0})`))
           return
         }
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
-        } catch {
-          reject(new UpstreamProtocolError(`the engine's answer to GET ${path} is not JSON`))
-        }
+        resolve(Buffer.concat(chunks))
       })
       res.on('error', (err) => reject(new UpstreamUnavailableError(upstream.address.url, err)))
     })

@@ -23,6 +23,8 @@ export interface InspectedRequest {
 export interface RequestToInspect {
   readonly operation: string
   readonly version: string | null
+  /** The route's path parameters (`route.params`): the container or exec instance an operation is about. */
+  readonly params: Readonly<Record<string, string>>
   /** The raw query string, without `?`. */
   readonly rawQuery: string
   /** The JSON body as received (only for operations whose body is JSON); undefined or empty for none. */
@@ -51,11 +53,11 @@ export function canonicalJsonBody (operation: string, raw: Buffer): Buffer {
  * dropped. A body on an operation whose body is not JSON is not read here.
  *
  * @example
- * await inspectRequest({ operation: 'ContainerCreate', version: '1.41', rawQuery: 'name=web', body: Buffer.from('{"image":"nginx"}') }, offlineLookup)
+ * await inspectRequest({ operation: 'ContainerCreate', version: '1.41', params: {}, rawQuery: 'name=web', body: Buffer.from('{"image":"nginx"}') }, offlineLookup)
  * // { query: { name: ['web'] }, canonicalQuery: 'name=web', body: { Image: 'nginx' }, bodyBytes: <'{"Image":"nginx"}'>, facts: { image: 'docker.io/library/nginx:latest', … } }
  */
 export async function inspectRequest (input: RequestToInspect, lookup: EngineLookup): Promise<InspectedRequest> {
-  const { operation, version } = input
+  const { operation, version, params } = input
   const parsed = parseGoQuery(input.rawQuery, operation)
   const allowed = queryNamesOf(operation)
   const { query: canonicalQuery, ignored: droppedNames } = canonicalQueryString(parsed, allowed)
@@ -76,7 +78,7 @@ export async function inspectRequest (input: RequestToInspect, lookup: EngineLoo
     bodyBytes = Buffer.from(serializeJson(body), 'utf8')
   }
 
-  const facts = await extractFacts({ operation, version, query, body }, lookup)
+  const facts = await extractFacts({ operation, version, params, query, body }, lookup)
   const ignoredFields = [...ignoredBody, ...droppedNames.map((n) => `query.${n}`)]
   if (ignoredFields.length > 0) facts.ignoredFields = ignoredFields
   return { query, canonicalQuery, body, bodyBytes, facts }

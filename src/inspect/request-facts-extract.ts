@@ -4,19 +4,23 @@ import { BadRequestBodyError } from '../core/errors.ts'
 import type { RequestFacts } from './request-facts.ts'
 import { imageBuildFacts } from './facts/build.ts'
 import { containerArchiveFacts, containerCreateFacts, containerUpdateFacts, execCreateFacts } from './facts/container.ts'
-import type { EngineLookup } from './facts/engine-lookup.ts'
+import { containerPathFacts, execStartFacts } from './facts/container-reach.ts'
+import { requestLookup, type EngineLookup } from './facts/engine-lookup.ts'
+import { FactSheet } from './facts/fact-sheet.ts'
 import { imageCommitFacts, imageCreateFacts, imageTagFacts } from './facts/images.ts'
 import { networkConnectFacts, networkCreateFacts, secretCreateFacts, volumeCreateFacts } from './facts/objects.ts'
 import { pluginPullFacts, pluginSetFacts } from './facts/plugins.ts'
 import { serviceFacts } from './facts/service.ts'
 
-export type { EngineLookup } from './facts/engine-lookup.ts'
-export { offlineLookup } from './facts/engine-lookup.ts'
+export type { ContainerSnapshot, EngineLookup, ExecSnapshot, VolumeSnapshot } from './facts/engine-lookup.ts'
+export { MAX_LOOKUPS, offlineLookup } from './facts/engine-lookup.ts'
 
-/** What fact extraction reads: the operation, its API version, and the canonical query and body. */
+/** What fact extraction reads: the operation, its API version, path parameters, and the canonical query and body. */
 export interface FactsInput {
   readonly operation: string
   readonly version: string | null
+  /** The route's path parameters (`id` of `/containers/{id}/exec`), as the engine will read them. */
+  readonly params: Readonly<Record<string, string>>
   /** The query as the engine parses it (`parseGoQuery`). */
   readonly query: GoQuery
   /** The canonical JSON body (engine field names, JsonNumber numbers, null for unset), if any. */
@@ -32,28 +36,43 @@ function objectBody (body: JsonValue | undefined): JsonObject | undefined {
 
 /**
  * The facts of one request, from its canonical query and body (see RequestFacts). Operations not
- * listed here have no facts. Named volumes the request mounts are looked up through `lookup`.
- * Throws BadRequestBodyError for a body whose shape it cannot read, and BadRequestTargetError for
- * a query parameter that must be JSON and is not.
+ * listed here have no facts. Named volumes the request mounts, and existing containers and exec
+ * instances it reaches, are looked up through `lookup`: each once, at most MAX_LOOKUPS of them
+ * (more is a BadRequestBodyError). Throws BadRequestBodyError for a body whose shape it cannot
+ * read, and BadRequestTargetError for a query parameter that must be JSON and is not.
  *
  * @example
- * await extractFacts({ operation: 'ContainerCreate', version: '1.41', query: {}, body: { Image: 'busybox' } }, offlineLookup)
+ * await extractFacts({ operation: 'ContainerCreate', version: '1.41', params: {}, query: {}, body: { Image: 'busybox' } }, offlineLookup)
  * // { image: 'docker.io/library/busybox:latest', privileged: false, hostPaths: [], … }
  */
 export async function extractFacts (input: FactsInput, lookup: EngineLookup): Promise<RequestFacts> {
   const extract = factExtractors[input.operation]
-  return extract === undefined ? {} : await extract(input, lookup)
+  return extract === undefined ? {} : await extract(input, requestLookup(lookup))
 }
 
 type FactExtractor = (input: FactsInput, lookup: EngineLookup) => RequestFacts | Promise<RequestFacts>
+
+/** The `id` path parameter: the container (or exec instance) the operation is about. */
+function idParam (params: Readonly<Record<string, string>>): string {
+  return Object.hasOwn(params, 'id') ? params['id']! : ''
+}
+
+/** An operation on an existing container: it has everything the container reaches. */
+const onContainer: FactExtractor = ({ params }, lookup) => containerPathFacts(new FactSheet(), idParam(params), lookup)
 
 /** Operation name (as in the route table) → its facts. A test checks every name is a real operation. */
 export const factExtractors: Readonly<Record<string, FactExtractor>> = Object.freeze({
   ContainerCreate: ({ body, version }, lookup) => containerCreateFacts(objectBody(body), version, lookup),
   ContainerUpdate: ({ body, version }) => containerUpdateFacts(objectBody(body), version),
-  ContainerExec: ({ body }) => execCreateFacts(objectBody(body)),
-  PutContainerArchive: ({ query }) => containerArchiveFacts(query),
-  ImageBuild: ({ query }) => imageBuildFacts(query),
+  ContainerExec: ({ body, params }, lookup) => execCreateFacts(objectBody(body), idParam(params), lookup),
+  ExecStart: ({ params }, lookup) => execStartFacts(idParam(params), lookup),
+  ContainerAttach: onContainer,
+  ContainerAttachWebsocket: onContainer,
+  ContainerArchive: onContainer,
+  ContainerArchiveInfo: onContainer,
+  PutContainerArchive: ({ query, params }, lookup) => containerArchiveFacts(query, idParam(params), lookup),
+  ContainerExport: onContainer,
+  ImageBuild: ({ query }, lookup) => imageBuildFacts(query, lookup),
   ImageCreate: ({ query }) => imageCreateFacts(query),
   ImageCommit: ({ query, body }) => imageCommitFacts(query, objectBody(body)),
   ImageTag: ({ query }) => imageTagFacts(query),

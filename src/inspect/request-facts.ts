@@ -17,13 +17,16 @@ export interface RequestFacts {
   tags?: string[]
   /** User the process runs as (`Config.User`, exec `User`, service `ContainerSpec.User`), as written. */
   user?: string
-  /** `HostConfig.Privileged`, or exec `Privileged`. */
+  /**
+   * `HostConfig.Privileged`, or exec `Privileged`; or an existing container the request reaches
+   * (see `reachedContainers`) is privileged.
+   */
   privileged?: boolean
   /**
    * Host paths the request mounts, cleaned (`/a/../b/` → `/b`): `Binds`, `Mounts` of type bind,
    * local volumes whose driver options bind a host path (inline in the request, or an existing
    * named volume looked up in the engine), service bind mounts, plugin mount privileges, and
-   * volume create options.
+   * volume create options; and the host paths of existing containers the request reaches.
    */
   hostPaths?: string[]
   /** Local-driver volume mounts other than binds, by their `type` option (`tmpfs`, `nfs`, `ext4`, …). */
@@ -49,7 +52,7 @@ export interface RequestFacts {
   networkMode?: string
   usernsMode?: string
   cgroupnsMode?: string
-  /** Which of pid, ipc, uts, network, userns, cgroupns are the host's. */
+  /** Which of pid, ipc, uts, network, userns, cgroupns are the host's (those of reached containers included). */
   hostNamespaces?: string[]
   /** Containers whose namespaces are joined (`container:<id>` in any mode, and `HostConfig.Cgroup`). */
   containerNamespaces?: string[]
@@ -92,6 +95,17 @@ export interface RequestFacts {
   importSource?: string
   /** Archive PUT: the path in the container the archive is extracted to. */
   archivePath?: string
+  /**
+   * Existing containers whose host access is merged into this request's facts, as written (names,
+   * ids or id prefixes): those a create body joins (`container:<x>` pid, network, IPC or cgroup
+   * modes) or takes volumes from, a build's `networkmode=container:<x>`, and the container of an
+   * exec create, exec start, attach, archive or export; then, recursively, the containers those
+   * join. Their `privileged`, `hostPaths`, `volumeMounts`, `hostNamespaces`, `capAdd`, `devices`,
+   * `deviceRequests`, `deviceCgroupRules` and `unconfined` are merged (`VolumesFrom`: host paths
+   * and volume mounts only; a network or IPC join: that namespace only). Containers the engine
+   * does not have are not listed.
+   */
+  reachedContainers?: string[]
   /** Network create: the driver and its option names=values. */
   networkDriver?: string
   networkOptions?: string[]

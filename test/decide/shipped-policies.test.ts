@@ -25,7 +25,7 @@ function create (over: RequestFacts = {}): PolicyInput {
   return input('ContainerCreate', {
     hostPaths: [], volumeMounts: [], namedVolumes: [], volumeDrivers: [], volumesFrom: [], capAdd: [], capDrop: [],
     devices: [], deviceRequests: [], deviceCgroupRules: [], ulimits: [], hostNamespaces: [], containerNamespaces: [],
-    securityOpt: [], unconfined: [], sysctls: [], portHostIps: [], hostPorts: [], extraHosts: [],
+    securityOpt: [], unconfined: [], sysctls: [], portHostIps: [], hostPorts: [], extraHosts: [], reachedContainers: [],
     image: 'docker.io/library/busybox:latest', user: '', privileged: false, cgroupParent: '', memory: 0, memorySwap: 0,
     nanoCpus: 0, cpuShares: 0, cpuQuota: 0, pidsLimit: 0, oomKillDisable: false, pidMode: '', ipcMode: '', utsMode: '',
     networkMode: '', usernsMode: '', cgroupnsMode: '', runtime: '', publishAllPorts: false, shmSize: 0, oomScoreAdj: 0, logDriver: '',
@@ -48,7 +48,16 @@ function build (query: Record<string, string[]>, over: RequestFacts = {}): Polic
   }, query)
 }
 
-const exec = (over: RequestFacts = {}): PolicyInput => input('ContainerExec', { privileged: false, user: '', ...over })
+/** The access facts of an operation on an existing container whose container reaches nothing of the host. */
+const NO_REACH: RequestFacts = {
+  privileged: false, hostPaths: [], volumeMounts: [], hostNamespaces: [], capAdd: [], devices: [], deviceRequests: [],
+  deviceCgroupRules: [], unconfined: [], reachedContainers: ['web']
+}
+/** Exec, attach, archive, export or exec start on an existing container, as extracted. */
+const on = (operation: string, over: RequestFacts = {}): PolicyInput =>
+  input(operation, { ...NO_REACH, ...(operation === 'PutContainerArchive' ? { archivePath: '/tmp' } : {}), ...over })
+const exec = (over: RequestFacts = {}): PolicyInput => on('ContainerExec', { user: '', ...over })
+const CONTAINER_OPS = ['ContainerExec', 'ExecStart', 'ContainerAttach', 'ContainerAttachWebsocket', 'ContainerArchive', 'ContainerArchiveInfo', 'PutContainerArchive', 'ContainerExport']
 const volume = (over: RequestFacts = {}): PolicyInput => input('VolumeCreate', { volumeDrivers: ['local'], hostPaths: [], volumeMounts: [], ...over })
 const network = (over: RequestFacts = {}): PolicyInput => input('NetworkCreate', { networkDriver: 'bridge', networkOptions: [], ...over })
 const pull = (over: RequestFacts = {}): PolicyInput => input('ImageCreate', { image: 'docker.io/library/busybox:latest', importSource: '', tags: [], user: '', ...over })
@@ -99,7 +108,23 @@ describe('default policy', () => {
     ...['SwarmInit', 'SwarmJoin', 'SwarmLeave', 'SwarmUpdate', 'SwarmUnlock', 'SwarmUnlockkey', 'SwarmInspect', 'NodeList', 'NodeUpdate',
       'ServiceList', 'ServiceLogs', 'TaskList', 'SecretCreate', 'SecretList', 'ConfigCreate', 'ConfigInspect'].map((op): [string, PolicyInput, string] =>
       [op, input(op), 'deny-swarm']),
-    ['service create without host facts', input('ServiceCreate', { hostPaths: [], capAdd: [], privileged: false }), 'deny-swarm']
+    ['service create without host facts', input('ServiceCreate', { hostPaths: [], capAdd: [], privileged: false }), 'deny-swarm'],
+    // Host access borrowed from an existing container (an operator's agent), merged into the facts.
+    ['volumes from a container with host binds', create({ volumesFrom: ['agent'], hostPaths: ['/var/run/docker.sock'], reachedContainers: ['agent'] }), 'deny-host-paths'],
+    ['pid join of a privileged container', create({ pidMode: 'container:agent', containerNamespaces: ['agent'], privileged: true, reachedContainers: ['agent'] }), 'deny-privileged'],
+    ['pid join of a container with host binds', create({ pidMode: 'container:agent', containerNamespaces: ['agent'], hostPaths: ['/'], reachedContainers: ['agent'] }), 'deny-host-paths'],
+    ['network join of a host-network container', create({ networkMode: 'container:agent', containerNamespaces: ['agent'], hostNamespaces: ['network'], reachedContainers: ['agent'] }), 'deny-host-namespaces'],
+    ['build in the network of a host-network container', build({ networkmode: ['container:agent'] }, { containerNamespaces: ['agent'], hostNamespaces: ['network'], reachedContainers: ['agent'] }), 'deny-host-namespaces'],
+    ['ipc join of a host-ipc container', create({ ipcMode: 'container:agent', containerNamespaces: ['agent'], hostNamespaces: ['ipc'], reachedContainers: ['agent'] }), 'deny-host-namespaces'],
+    ...CONTAINER_OPS.flatMap((op): Array<[string, PolicyInput, string]> => [
+      [`${op} on a privileged container`, on(op, { privileged: true, reachedContainers: ['agent'] }), 'deny-privileged'],
+      [`${op} on a container with host binds`, on(op, { hostPaths: ['/var/run/docker.sock'], reachedContainers: ['agent'] }), 'deny-host-paths'],
+      [`${op} on a container in the host pid namespace`, on(op, { hostNamespaces: ['pid'], reachedContainers: ['agent'] }), 'deny-host-namespaces']
+    ]),
+    ['exec into a container with added capabilities', exec({ capAdd: ['CAP_SYS_ADMIN'], reachedContainers: ['agent'] }), 'deny-capabilities'],
+    ['exec into a container with a host device', exec({ devices: ['/dev/sda'], reachedContainers: ['agent'] }), 'deny-devices'],
+    ['exec into a container with seccomp off', exec({ unconfined: ['seccomp'], reachedContainers: ['agent'] }), 'deny-unconfined'],
+    ['archive into a container with an nfs volume', on('PutContainerArchive', { volumeMounts: ['nfs'], reachedContainers: ['agent'] }), 'deny-volume-mounts']
   ]
   for (const [name, req, rule] of denied) {
     test(`denies ${name} (${rule})`, () => {
@@ -123,10 +148,14 @@ describe('default policy', () => {
     ...['json-file', 'local', 'none', 'journald'].map((d): [string, PolicyInput] => [`log driver ${d}`, create({ logDriver: d })]),
     ['update of memory', update({ memory: 268435456 })],
     ['exec', exec({ user: 'root' })],
+    ...CONTAINER_OPS.map((op): [string, PolicyInput] => [`${op} on an ordinary container`, on(op)]),
+    ['exec into a container the engine does not have', exec({ reachedContainers: [] })],
+    ['network_mode: service:x of an ordinary container', create({ networkMode: 'container:web', containerNamespaces: ['web'], reachedContainers: ['web'] })],
+    ['volumes from an ordinary container', create({ volumesFrom: ['web'], namedVolumes: [], reachedContainers: ['web'] })],
     ...['ContainerStart', 'ContainerStop', 'ContainerKill', 'ContainerRestart', 'ContainerDelete', 'ContainerLogs', 'ContainerAttach',
       'ContainerAttachWebsocket', 'ContainerWait', 'ContainerResize', 'ContainerArchive', 'ContainerExport', 'ContainerPrune',
       'ContainerList', 'ContainerInspect', 'ContainerStats', 'ContainerTop', 'ExecStart', 'ExecResize', 'ExecInspect'].map((op): [string, PolicyInput] => [op, input(op)]),
-    ['docker cp into a container', input('PutContainerArchive', { archivePath: '/app' })],
+    ['docker cp into a container', on('PutContainerArchive', { archivePath: '/app' })],
     ['classic build', build({ networkmode: ['default'], t: ['app'] }, { tags: ['docker.io/library/app:latest'] })],
     ['BuildKit build (docker CLI)', build({ version: ['2'], remote: ['client-session'], session: ['abc'] })],
     ...['Session', 'Grpc', 'BuildPrune'].map((op): [string, PolicyInput] => [op, input(op)]),

@@ -246,6 +246,40 @@ function suite (eng: TestEngine): void {
       assert.equal(ids.length, 1, 'only the unprivileged exec reached the engine')
     })
 
+    test('an existing container\'s host access cannot be borrowed: VolumesFrom, namespace joins, exec, archive', async () => {
+      // The operator's agent, made directly on the engine: a host bind and the host's pid namespace.
+      const agent = uniqueName('dw-agent')
+      const made = await engineRequest(eng, 'POST', `/containers/create?name=${agent}`, { Image: eng.image, Cmd: ['sleep', '60'], HostConfig: { Binds: ['/tmp:/host-tmp'], PidMode: 'host' } })
+      assert.equal(made.status, 201, JSON.stringify(made.json))
+      created.push(agent)
+      assert.equal((await engineRequest(eng, 'POST', `/containers/${agent}/start`)).status, 204)
+      for (const [label, hc] of [['VolumesFrom', { VolumesFrom: [agent] }], ['pid join', { PidMode: `container:${agent}` }]] as const) {
+        const cname = uniqueName('dw-borrow')
+        const r = await send(dw.socketPath, 'POST', `/containers/create?name=${cname}`, create(hc))
+        assert.equal(r.status, 403, `${label}: ${r.message}`)
+        assert.equal(await exists(cname), false, label)
+      }
+      const exec = await send(dw.socketPath, 'POST', `/containers/${agent}/exec`, '{"Cmd":["true"]}')
+      assert.equal(exec.status, 403, exec.message)
+      assert.equal(((await engineRequest(eng, 'GET', `/containers/${agent}/json`)).json.ExecIDs ?? []).length, 0)
+      const get = await send(dw.socketPath, 'GET', `/containers/${agent}/archive?path=/host-tmp`)
+      assert.equal(get.status, 403, get.message)
+      const put = await send(dw.socketPath, 'PUT', `/containers/${agent}/archive?path=/host-tmp`, Buffer.alloc(1024), { 'Content-Type': 'application/x-tar' })
+      assert.equal(put.status, 403, put.message)
+    })
+
+    test('an ordinary container is reached by full id: exec and archive by name still work', async () => {
+      const cname = uniqueName('dw-plain')
+      const made = await engineRequest(eng, 'POST', `/containers/create?name=${cname}`, { Image: eng.image, Cmd: ['sleep', '60'] })
+      created.push(cname)
+      assert.equal((await engineRequest(eng, 'POST', `/containers/${cname}/start`)).status, 204)
+      const exec = await send(dw.socketPath, 'POST', `/containers/${cname}/exec`, '{"Cmd":["true"]}')
+      assert.equal(exec.status, 201, exec.message)
+      const head = await send(dw.socketPath, 'HEAD', `/containers/${cname}/archive?path=/bin`)
+      assert.equal(head.status, 200)
+      assert.equal(made.json.Id.length, 64)
+    })
+
     test('build: host network is denied in the query, and a duplicated parameter is refused', async () => {
       const r = await send(dw.socketPath, 'POST', '/build?networkmode=host&t=dw-never', Buffer.alloc(1024), { 'Content-Type': 'application/x-tar' })
       assert.equal(r.status, 403, r.message)

@@ -4,8 +4,8 @@ import { inspectRequest } from '../../src/inspect/inspect-request.ts'
 import { offlineLookup, type EngineLookup } from '../../src/inspect/request-facts-extract.ts'
 import { BadRequestBodyError, BadRequestTargetError } from '../../src/core/errors.ts'
 
-const inspect = async (operation: string, rawQuery: string, body?: string, lookup: EngineLookup = offlineLookup) =>
-  await inspectRequest({ operation, version: '1.41', rawQuery, body: body === undefined ? undefined : Buffer.from(body) }, lookup)
+const inspect = async (operation: string, rawQuery: string, body?: string, lookup: EngineLookup = offlineLookup, params: Record<string, string> = {}) =>
+  await inspectRequest({ operation, version: '1.41', params, rawQuery, body: body === undefined ? undefined : Buffer.from(body) }, lookup)
 
 test('a JSON body is canonicalized, forwarded as its serialization, and facts come from it', async () => {
   const r = await inspect('ContainerCreate', 'name=web&bogus=1', '{"image":"busybox","HostConfig":{"privileged":true,"binds":["/etc:/x"],"Junk":2},"Junk":1}')
@@ -31,10 +31,23 @@ test('numbers are forwarded with their digits', async () => {
 })
 
 test('named volumes are looked up through the engine lookup', async () => {
-  const lookup: EngineLookup = { volume: async (name) => name === 'v' ? { driver: 'local', options: { type: 'none', o: 'bind', device: '/root' } } : null }
+  const lookup: EngineLookup = { ...offlineLookup, volume: async (name) => name === 'v' ? { driver: 'local', options: { type: 'none', o: 'bind', device: '/root' } } : null }
   const r = await inspect('ContainerCreate', '', '{"Image":"x","HostConfig":{"Binds":["v:/data"]}}', lookup)
   assert.deepEqual(r.facts.namedVolumes, ['v'])
   assert.deepEqual(r.facts.hostPaths, ['/root'])
+})
+
+test('path parameters reach the facts: an exec into an existing container has what that container has', async () => {
+  const lookup: EngineLookup = {
+    ...offlineLookup,
+    container: async (id) => id === 'agent'
+      ? { id: 'a1', name: '/agent', hostConfig: { Privileged: true }, mounts: [{ Type: 'bind', Source: '/', Destination: '/host' }] }
+      : null
+  }
+  const r = await inspect('ContainerExec', '', '{"Cmd":["sh"]}', lookup, { id: 'agent' })
+  assert.equal(r.facts.privileged, true)
+  assert.deepEqual(r.facts.hostPaths, ['/'])
+  assert.deepEqual(r.facts.reachedContainers, ['agent'])
 })
 
 test('a stream operation: the query decides, the body is not read, dropped names are not facts', async () => {

@@ -18,10 +18,11 @@ function j (v: unknown): JsonValue {
   return v as JsonValue
 }
 
-async function facts (operation: string, body: unknown, opts: { query?: string, version?: string | null, lookup?: EngineLookup } = {}): Promise<RequestFacts> {
+async function facts (operation: string, body: unknown, opts: { query?: string, version?: string | null, lookup?: EngineLookup, params?: Record<string, string> } = {}): Promise<RequestFacts> {
   return await extractFacts({
     operation,
     version: opts.version === undefined ? '1.41' : opts.version,
+    params: opts.params ?? {},
     query: parseGoQuery(opts.query ?? '', operation),
     body: body === undefined ? undefined : j(body)
   }, opts.lookup ?? offlineLookup)
@@ -34,6 +35,7 @@ const create = async (hostConfig: unknown, extra: Record<string, unknown> = {}, 
 function fakeEngine (volumes: Record<string, { driver: string, options: Record<string, string> }>): EngineLookup & { asked: string[] } {
   const asked: string[] = []
   return {
+    ...offlineLookup,
     asked,
     volume: async (name) => {
       asked.push(name)
@@ -46,7 +48,7 @@ test('ContainerCreate: a minimal body has every container fact, at its default',
   assert.deepEqual(await facts('ContainerCreate', { Image: 'busybox' }), {
     hostPaths: [], volumeMounts: [], namedVolumes: [], volumeDrivers: [], volumesFrom: [], capAdd: [], capDrop: [],
     devices: [], deviceRequests: [], deviceCgroupRules: [], ulimits: [], hostNamespaces: [], containerNamespaces: [],
-    securityOpt: [], unconfined: [], sysctls: [], portHostIps: [], hostPorts: [], extraHosts: [],
+    securityOpt: [], unconfined: [], sysctls: [], portHostIps: [], hostPorts: [], extraHosts: [], reachedContainers: [],
     image: 'docker.io/library/busybox:latest', user: '', privileged: false,
     cgroupParent: '', memory: 0, memorySwap: 0, nanoCpus: 0, cpuShares: 0, cpuQuota: 0, pidsLimit: 0, oomKillDisable: false,
     pidMode: '', ipcMode: '', utsMode: '', networkMode: '', usernsMode: '', cgroupnsMode: '',
@@ -240,9 +242,16 @@ test('ContainerUpdate: resources of the update body', async () => {
   assert.equal((await facts('ContainerUpdate', { PidsLimit: 50 }, { version: null })).pidsLimit, 50)
 })
 
-test('ContainerExec: privileged and user', async () => {
-  assert.deepEqual(await facts('ContainerExec', { Cmd: ['sh'], Privileged: true, User: 'root' }), { privileged: true, user: 'root' })
-  assert.deepEqual(await facts('ContainerExec', { Cmd: ['sh'] }), { privileged: false, user: '' })
+/** The access facts an operation on an existing container has when the container reaches nothing. */
+const NO_REACH = {
+  privileged: false, hostPaths: [], volumeMounts: [], hostNamespaces: [], capAdd: [], devices: [], deviceRequests: [],
+  deviceCgroupRules: [], unconfined: [], reachedContainers: []
+}
+
+test('ContainerExec: privileged and user, and the access facts of its container (none offline)', async () => {
+  const params = { id: 'web' }
+  assert.deepEqual(await facts('ContainerExec', { Cmd: ['sh'], Privileged: true, User: 'root' }, { params }), { ...NO_REACH, privileged: true, user: 'root' })
+  assert.deepEqual(await facts('ContainerExec', { Cmd: ['sh'] }, { params }), { ...NO_REACH, user: '' })
   await assert.rejects(facts('ContainerExec', { Privileged: 1 }), BadRequestBodyError)
 })
 
@@ -254,7 +263,7 @@ test('ImageBuild: facts from the query', async () => {
   ].join('&')
   assert.deepEqual(await facts('ImageBuild', undefined, { query }), {
     hostNamespaces: ['network'], containerNamespaces: [], buildArgs: ['HTTP_PROXY', 'SECRET'], extraHosts: ['a:1.2.3.4', 'b:5.6.7.8'],
-    tags: ['docker.io/library/app:latest', 'reg.io/app:v1'], ulimits: ['nofile', 'core'], securityOpt: [],
+    tags: ['docker.io/library/app:latest', 'reg.io/app:v1'], ulimits: ['nofile', 'core'], securityOpt: [], reachedContainers: [],
     networkMode: 'host', remoteContext: 'https://example.com/ctx.tar', cgroupParent: '/x', buildKit: true,
     memory: 2048, memorySwap: -1, cpuShares: 10, cpuQuota: 20000, shmSize: 1024
   })
@@ -385,9 +394,10 @@ test('ImageTag: the new name', async () => {
 })
 
 test('PutContainerArchive: the extraction path, rooted and cleaned', async () => {
-  assert.deepEqual(await facts('PutContainerArchive', undefined, { query: 'path=%2Fetc' }), { archivePath: '/etc' })
-  assert.deepEqual(await facts('PutContainerArchive', undefined, { query: 'path=tmp%2F..%2F..%2Froot%2F.ssh' }), { archivePath: '/root/.ssh' })
-  assert.deepEqual(await facts('PutContainerArchive', undefined, { query: 'noOverwriteDirNonDir=1' }), { archivePath: '' })
+  const params = { id: 'web' }
+  assert.deepEqual(await facts('PutContainerArchive', undefined, { query: 'path=%2Fetc', params }), { ...NO_REACH, archivePath: '/etc' })
+  assert.equal((await facts('PutContainerArchive', undefined, { query: 'path=tmp%2F..%2F..%2Froot%2F.ssh', params })).archivePath, '/root/.ssh')
+  assert.equal((await facts('PutContainerArchive', undefined, { query: 'noOverwriteDirNonDir=1', params })).archivePath, '')
 })
 
 test('SecretCreate and ConfigCreate: drivers', async () => {
@@ -399,6 +409,8 @@ test('operations without facts, swarm init and join included, have none', async 
   assert.deepEqual(await facts('SwarmInit', { ListenAddr: '0.0.0.0:2377' }), {})
   assert.deepEqual(await facts('SwarmJoin', { RemoteAddrs: ['x'] }), {})
   assert.deepEqual(await facts('ContainerList', undefined, { query: 'all=1' }), {})
+  assert.deepEqual(await facts('ExecResize', undefined, { query: 'h=10&w=10', params: { id: 'e1' } }), {})
+  assert.deepEqual(await facts('ContainerStart', undefined, { params: { id: 'agent' } }), {})
 })
 
 test('every operation with facts is an operation of the route table', async () => {

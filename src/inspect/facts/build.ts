@@ -3,7 +3,10 @@ import { goFoldKey } from '../go-fold.ts'
 import { formValue, type GoQuery } from '../go-query.ts'
 import { repoTagRef } from '../image-reference.ts'
 import type { RequestFacts } from '../request-facts.ts'
+import { mergeReach } from './container-reach.ts'
+import type { EngineLookup } from './engine-lookup.ts'
 import { FactSheet } from './fact-sheet.ts'
+import { joinedContainer } from './host-config.ts'
 
 /**
  * ImageBuild: everything is in the query (moby build_routes.go newImageBuildOptions). The build
@@ -68,20 +71,21 @@ function int64OrZero (query: GoQuery, name: string): number {
 
 /**
  * ImageBuild facts from its query: network mode (and the host network or another container's
- * namespace it may join), remote context, build argument names, extra hosts, cgroup parent,
- * tags, BuildKit, resource limits and ulimit names, security options as given.
+ * namespace it may join: the classic builder runs its steps in `container:<x>`'s network, which
+ * is the host's when x's is, so x is looked up), remote context, build argument names, extra
+ * hosts, cgroup parent, tags, BuildKit, resource limits and ulimit names, security options as
+ * given.
  *
- * @example imageBuildFacts(parseGoQuery('networkmode=host&t=app', 'ImageBuild')) // { networkMode: 'host', hostNamespaces: ['network'], tags: ['docker.io/library/app:latest'], … }
+ * @example await imageBuildFacts(parseGoQuery('networkmode=host&t=app', 'ImageBuild'), offlineLookup) // { networkMode: 'host', hostNamespaces: ['network'], tags: ['docker.io/library/app:latest'], … }
  */
-export function imageBuildFacts (query: GoQuery): RequestFacts {
-  const sheet = new FactSheet().lists('hostNamespaces', 'containerNamespaces', 'buildArgs', 'extraHosts', 'tags', 'ulimits', 'securityOpt')
+export async function imageBuildFacts (query: GoQuery, lookup: EngineLookup): Promise<RequestFacts> {
+  const sheet = new FactSheet().lists('hostNamespaces', 'containerNamespaces', 'buildArgs', 'extraHosts', 'tags', 'ulimits', 'securityOpt', 'reachedContainers')
   const facts = sheet.facts
   const networkMode = formValue(query, 'networkmode')
   facts.networkMode = networkMode
   if (networkMode === 'host') sheet.add('hostNamespaces', 'network')
-  if (networkMode.startsWith('container:') && networkMode.length > 'container:'.length) {
-    sheet.add('containerNamespaces', networkMode.slice('container:'.length))
-  }
+  const joined = joinedContainer(networkMode)
+  if (joined !== '') sheet.add('containerNamespaces', joined)
   facts.remoteContext = formValue(query, 'remote')
   sheet.add('buildArgs', ...buildArgNames(query))
   sheet.add('extraHosts', ...(query['extrahosts'] ?? []))
@@ -96,5 +100,6 @@ export function imageBuildFacts (query: GoQuery): RequestFacts {
   sheet.add('ulimits', ...ulimitNames(query))
   // Linux engines refuse build security options; kept visible for rules and audit.
   sheet.add('securityOpt', ...(query['securityopt'] ?? []))
+  if (joined !== '') await mergeReach(sheet, [[joined, 'network']], lookup)
   return facts
 }

@@ -4,15 +4,16 @@ import { cleanHostPath } from '../host-path.ts'
 import { normalizeImageRef } from '../image-reference.ts'
 import type { RequestFacts } from '../request-facts.ts'
 import { asBool, asNumber, asObject, asObjectList, asString, asStringList, asStringMap, field } from './body.ts'
+import { containerPathFacts, createReachTargets, mergeReach } from './container-reach.ts'
 import type { EngineLookup } from './engine-lookup.ts'
 import { FactSheet } from './fact-sheet.ts'
-import { normalizeCapability, recordSecurityOpt } from './security.ts'
-import { recordBind, recordMount } from './volumes.ts'
+import { recordDevices, recordHostConfig } from './host-config.ts'
 
 /**
  * Facts of the container operations: ContainerCreate (Config + HostConfig + NetworkingConfig),
  * ContainerUpdate (Resources + RestartPolicy), ContainerExec (exec create) and PutContainerArchive. Field names are the engine's
- * (moby api/types/container HostConfig, Resources, mount.Mount, network.EndpointSettings).
+ * (moby api/types/container HostConfig, Resources, mount.Mount, network.EndpointSettings). What
+ * existing containers lend to a request is in container-reach.ts.
  */
 
 /** Driver option holding per-endpoint sysctls (moby libnetwork/netlabel EndpointSysctls). */
@@ -27,34 +28,15 @@ export function versionBefore (version: string | null, than: string): boolean {
 }
 
 /**
- * A CDI device name (`vendor.com/class=name`, as in the CDI spec's parser.IsQualifiedName): kept
- * as written, it is not a path.
- */
-function isCdiName (s: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9_-]*=[^/]/.test(s)
-}
-
-/**
  * The resource fields containers and updates share (moby container.Resources): devices, device
- * requests and rules, cgroup parent, limits and ulimits. `pidsLimit` of 0 or less is "unlimited"
- * (moby clears it), so it becomes 0.
+ * requests and rules (unless `devices` is false: a create body's are read with its HostConfig),
+ * cgroup parent, limits and ulimits. `pidsLimit` of 0 or less is "unlimited" (moby clears it), so
+ * it becomes 0.
  */
-function recordResources (sheet: FactSheet, res: JsonObject | undefined, path: string): void {
+function recordResources (sheet: FactSheet, res: JsonObject | undefined, path: string, devices: boolean): void {
   const at = (key: string): string => path === '' ? key : `${path}.${key}`
   const facts = sheet.facts
-  asObjectList(field(res, 'Devices'), at('Devices')).forEach((d, i) => {
-    const onHost = asString(field(d, 'PathOnHost'), `${at('Devices')}[${i}].PathOnHost`)
-    if (onHost !== '') sheet.add('devices', isCdiName(onHost) ? onHost : cleanHostPath(onHost))
-  })
-  asObjectList(field(res, 'DeviceRequests'), at('DeviceRequests')).forEach((r, i) => {
-    const p = `${at('DeviceRequests')}[${i}]`
-    const driver = asString(field(r, 'Driver'), `${p}.Driver`)
-    sheet.add('deviceRequests', driver === '' ? 'default' : driver)
-    // CDI requests name their devices in DeviceIDs (the CLI turns `--device vendor/class=x` into one).
-    const ids = asStringList(field(r, 'DeviceIDs'), `${p}.DeviceIDs`)
-    if (driver === 'cdi') sheet.add('devices', ...ids)
-  })
-  sheet.add('deviceCgroupRules', ...asStringList(field(res, 'DeviceCgroupRules'), at('DeviceCgroupRules')))
+  if (devices) recordDevices(sheet, res, path)
   facts.cgroupParent = asString(field(res, 'CgroupParent'), at('CgroupParent'))
   facts.memory = asNumber(field(res, 'Memory'), at('Memory'))
   facts.memorySwap = asNumber(field(res, 'MemorySwap'), at('MemorySwap'))
@@ -70,11 +52,6 @@ function recordResources (sheet: FactSheet, res: JsonObject | undefined, path: s
 
 const RESOURCE_LISTS = ['devices', 'deviceRequests', 'deviceCgroupRules', 'ulimits'] as const
 
-/** `container:<id>` → `<id>` (moby container.containerID); '' for other modes or an empty id. */
-function joinedContainer (mode: string): string {
-  return mode.startsWith('container:') ? mode.slice('container:'.length) : ''
-}
-
 /** Whether a string list field is set at all (null and absent are "keep the default"). */
 function isSet (v: JsonValue | undefined): boolean {
   return v !== undefined && v !== null
@@ -83,7 +60,10 @@ function isSet (v: JsonValue | undefined): boolean {
 /**
  * ContainerCreate: every fact a container has, from `Config`, `HostConfig` and
  * `NetworkingConfig.EndpointsConfig`. Named volumes in `Binds` and `Mounts` are looked up in the
- * engine. A network endpoint keyed `host` counts as the host network, like `NetworkMode: host`.
+ * engine, and so are the existing containers the body reaches (`VolumesFrom`, `container:<x>`
+ * modes; see `createReachTargets`), whose access is merged in and named in `reachedContainers`;
+ * all lookups run at once. A network endpoint keyed `host` counts as the host network, like
+ * `NetworkMode: host`.
  *
  * @example await containerCreateFacts({ Image: 'busybox', HostConfig: { Privileged: true } }, null, offlineLookup)
  */
@@ -91,7 +71,7 @@ export async function containerCreateFacts (body: JsonObject | undefined, versio
   const sheet = new FactSheet().lists(
     'hostPaths', 'volumeMounts', 'namedVolumes', 'volumeDrivers', 'volumesFrom', 'capAdd', 'capDrop',
     ...RESOURCE_LISTS, 'hostNamespaces', 'containerNamespaces', 'securityOpt', 'unconfined', 'sysctls',
-    'portHostIps', 'hostPorts', 'extraHosts'
+    'portHostIps', 'hostPorts', 'extraHosts', 'reachedContainers'
   )
   const facts = sheet.facts
   const hc = asObject(field(body, 'HostConfig'), 'HostConfig')
@@ -99,42 +79,13 @@ export async function containerCreateFacts (body: JsonObject | undefined, versio
 
   facts.image = normalizeImageRef(asString(field(body, 'Image'), 'Image'))
   facts.user = asString(field(body, 'User'), 'User')
-  facts.privileged = asBool(h('Privileged'), 'HostConfig.Privileged')
 
-  for (const bind of asStringList(h('Binds'), 'HostConfig.Binds')) await recordBind(sheet, bind, lookup)
-  const mounts = asObjectList(h('Mounts'), 'HostConfig.Mounts')
-  for (const [i, m] of mounts.entries()) await recordMount(sheet, m, `HostConfig.Mounts[${i}]`, lookup)
-  const volumeDriver = asString(h('VolumeDriver'), 'HostConfig.VolumeDriver')
-  if (volumeDriver !== '') sheet.add('volumeDrivers', volumeDriver)
-  for (const from of asStringList(h('VolumesFrom'), 'HostConfig.VolumesFrom')) {
-    const colon = from.indexOf(':')
-    sheet.add('volumesFrom', colon === -1 ? from : from.slice(0, colon))
-  }
-
-  sheet.add('capAdd', ...asStringList(h('CapAdd'), 'HostConfig.CapAdd').map(normalizeCapability))
-  // API 1.40–1.43 `Capabilities` replaces the whole set: every entry is granted.
-  sheet.add('capAdd', ...asStringList(h('Capabilities'), 'HostConfig.Capabilities').map(normalizeCapability))
-  sheet.add('capDrop', ...asStringList(h('CapDrop'), 'HostConfig.CapDrop').map(normalizeCapability))
-
-  recordResources(sheet, hc, 'HostConfig')
-
-  const modes = {
-    pid: (facts.pidMode = asString(h('PidMode'), 'HostConfig.PidMode')),
-    ipc: (facts.ipcMode = asString(h('IpcMode'), 'HostConfig.IpcMode')),
-    uts: (facts.utsMode = asString(h('UTSMode'), 'HostConfig.UTSMode')),
-    network: (facts.networkMode = asString(h('NetworkMode'), 'HostConfig.NetworkMode')),
-    userns: (facts.usernsMode = asString(h('UsernsMode'), 'HostConfig.UsernsMode')),
-    cgroupns: (facts.cgroupnsMode = asString(h('CgroupnsMode'), 'HostConfig.CgroupnsMode'))
-  }
-  // The engine's IsHost() on every mode is an exact, case-sensitive comparison with "host".
-  for (const [kind, mode] of Object.entries(modes)) if (mode === 'host') sheet.add('hostNamespaces', kind)
-  const cgroup = asString(h('Cgroup'), 'HostConfig.Cgroup')
-  for (const mode of [modes.pid, modes.ipc, modes.network, cgroup]) {
-    const id = joinedContainer(mode)
-    if (id !== '') sheet.add('containerNamespaces', id)
-  }
-
-  recordSecurityOpt(sheet, asStringList(h('SecurityOpt'), 'HostConfig.SecurityOpt'))
+  // Reached containers go to a sheet of their own, merged after the body's facts, so the order of
+  // the facts does not depend on which lookup answers first.
+  const targets = createReachTargets(hc)
+  const reached = new FactSheet()
+  await Promise.all([recordHostConfig(sheet, hc, lookup), mergeReach(reached, targets, lookup)])
+  recordResources(sheet, hc, 'HostConfig', false)
   // Any list replaces the engine's default masked and read-only /proc and /sys paths.
   asStringList(h('MaskedPaths'), 'HostConfig.MaskedPaths')
   asStringList(h('ReadonlyPaths'), 'HostConfig.ReadonlyPaths')
@@ -166,6 +117,7 @@ export async function containerCreateFacts (body: JsonObject | undefined, versio
     const p = `NetworkingConfig.EndpointsConfig.${name}`
     recordEndpointSysctls(sheet, asObject(field(endpoints, name), p), p)
   }
+  sheet.merge(reached.facts)
   return facts
 }
 
@@ -193,31 +145,35 @@ export function recordEndpointSysctls (sheet: FactSheet, endpoint: JsonObject | 
  */
 export function containerUpdateFacts (body: JsonObject | undefined, version: string | null): RequestFacts {
   const sheet = new FactSheet().lists(...RESOURCE_LISTS)
-  recordResources(sheet, body, '')
+  recordResources(sheet, body, '', true)
   if (versionBefore(version, '1.40')) sheet.facts.pidsLimit = 0
   return sheet.facts
 }
 
 /**
- * ContainerExec (exec create): whether the process is privileged, and its user.
+ * ContainerExec (exec create): whether the process is privileged, and its user; and everything
+ * the container it runs in reaches (`containerPathFacts`), since the process gets all of it.
  *
- * @example execCreateFacts({ Privileged: true, User: 'root' }) // { privileged: true, user: 'root' }
+ * @example await execCreateFacts({ Privileged: true, User: 'root' }, 'web', lookup) // { privileged: true, user: 'root', hostPaths: [], reachedContainers: ['web'], … }
  */
-export function execCreateFacts (body: JsonObject | undefined): RequestFacts {
-  return {
-    privileged: asBool(field(body, 'Privileged'), 'Privileged'),
-    user: asString(field(body, 'User'), 'User')
-  }
+export async function execCreateFacts (body: JsonObject | undefined, containerId: string, lookup: EngineLookup): Promise<RequestFacts> {
+  const sheet = new FactSheet()
+  sheet.facts.privileged = asBool(field(body, 'Privileged'), 'Privileged')
+  sheet.facts.user = asString(field(body, 'User'), 'User')
+  return await containerPathFacts(sheet, containerId, lookup)
 }
 
 /**
  * PutContainerArchive: the container path the archive is extracted to, as the engine joins it to
  * `/` (moby daemon/archive.go: `filepath.Join("/", path)`), so `etc/../root` is `/root`. An absent
- * `path` is '' (the engine refuses the request).
+ * `path` is '' (the engine refuses the request). The files land wherever that path leads, the
+ * container's host mounts included, so it has everything the container reaches too.
  *
- * @example containerArchiveFacts(parseGoQuery('path=etc/../root', 'PutContainerArchive')) // { archivePath: '/root' }
+ * @example await containerArchiveFacts(parseGoQuery('path=etc/../root', 'PutContainerArchive'), 'web', lookup) // { archivePath: '/root', hostPaths: [], … }
  */
-export function containerArchiveFacts (query: GoQuery): RequestFacts {
+export async function containerArchiveFacts (query: GoQuery, containerId: string, lookup: EngineLookup): Promise<RequestFacts> {
   const path = formValue(query, 'path')
-  return { archivePath: path === '' ? '' : cleanHostPath('/' + path) }
+  const sheet = new FactSheet()
+  sheet.facts.archivePath = path === '' ? '' : cleanHostPath('/' + path)
+  return await containerPathFacts(sheet, containerId, lookup)
 }

@@ -32,4 +32,35 @@ export class FactSheet {
     for (const v of values) if (!list.includes(v)) list.push(v)
     return this
   }
+
+  /**
+   * Adds what another sheet found: list facts are joined (in their order, after this sheet's own
+   * values) and boolean facts ORed, so a fact only ever widens. Other facts are not merged.
+   *
+   * @example sheet.merge({ privileged: true, hostPaths: ['/srv'] })
+   */
+  merge (from: RequestFacts): this {
+    for (const [name, value] of Object.entries(from) as Array<[keyof RequestFacts, unknown]>) {
+      if (Array.isArray(value)) this.add(name as ListFact, ...(value as string[]))
+      else if (value === true) (this.facts as Record<string, unknown>)[name] = true
+      else if (value === false) (this.facts as Record<string, unknown>)[name] ??= false
+    }
+    return this
+  }
+
+  /**
+   * Records every item at once, each into a sheet of its own, then merges what they found in item
+   * order: their engine lookups overlap, and list facts keep the order the items were written in.
+   *
+   * @example await sheet.recordAll(binds, (s, bind) => recordBind(s, bind, lookup))
+   */
+  async recordAll<T> (items: readonly T[], record: (sheet: FactSheet, item: T, index: number) => Promise<void>): Promise<this> {
+    const found = await Promise.all(items.map(async (item, i) => {
+      const sheet = new FactSheet()
+      await record(sheet, item, i)
+      return sheet.facts
+    }))
+    for (const facts of found) this.merge(facts)
+    return this
+  }
 }

@@ -77,7 +77,7 @@ export async function serviceFacts (body: JsonObject | undefined, lookup: Engine
   const containerImage = normalizeImageRef(asString(field(cs, 'Image'), at('Image')))
   facts.user = asString(field(cs, 'User'), at('User'))
   const mounts = asObjectList(field(cs, 'Mounts'), at('Mounts'))
-  for (const [i, m] of mounts.entries()) await recordMount(sheet, m, `${at('Mounts')}[${i}]`, lookup)
+  await sheet.recordAll(mounts, async (s, m, i) => { await recordMount(s, m, `${at('Mounts')}[${i}]`, lookup) })
   sheet.add('capAdd', ...asStringList(field(cs, 'CapabilityAdd'), at('CapabilityAdd')).map(normalizeCapability))
   sheet.add('capDrop', ...asStringList(field(cs, 'CapabilityDrop'), at('CapabilityDrop')).map(normalizeCapability))
   sheet.add('sysctls', ...asStringMap(field(cs, 'Sysctls'), at('Sysctls')).map(([k]) => k))

@@ -98,3 +98,24 @@ export async function recordMount (sheet: FactSheet, mount: JsonObject, path: st
       break
   }
 }
+
+/**
+ * One mount point of an existing container (`GET /containers/{id}/json` `.Mounts`, moby
+ * api/types/container MountPoint): a `bind` (or `npipe`) is its host `Source`; a `volume` is
+ * looked up by its `Name` like any named volume (its `Source` is the volume's own directory under
+ * the engine's data root, not a path anyone chose); `tmpfs`, `image` and `cluster` reach no host
+ * path. A mount point without a `Type` (written by an old engine) is read as a volume when it has
+ * a `Name` and as a bind otherwise, which can only over-report.
+ *
+ * @example await recordMountPoint(sheet, { Type: 'bind', Source: '/var/log', Destination: '/logs' }, 'Mounts[0]', lookup) // hostPaths += '/var/log'
+ */
+export async function recordMountPoint (sheet: FactSheet, mount: JsonObject, path: string, lookup: EngineLookup): Promise<void> {
+  const type = asString(field(mount, 'Type'), `${path}.Type`)
+  const name = asString(field(mount, 'Name'), `${path}.Name`)
+  const source = asString(field(mount, 'Source'), `${path}.Source`)
+  if (type === 'volume' || (type === '' && name !== '')) {
+    if (name !== '') await recordNamedVolume(sheet, name, lookup)
+  } else if (type === 'bind' || type === 'npipe' || type === '') {
+    if (source !== '') sheet.add('hostPaths', cleanHostPath(source))
+  }
+}

@@ -1,0 +1,92 @@
+import type { EngineLookup } from './facts/engine-lookup.ts'
+import { isJsonObject, type JsonObject, type JsonValue } from './json-value.ts'
+
+/**
+ * A lookup that asks the engine once per name for the whole request, so the facts and the pinning
+ * below see the same answer.
+ *
+ * @example const lookup = memoizedLookup(engine); await lookup.container('web'); await lookup.container('web') // one GET
+ */
+export function memoizedLookup (inner: EngineLookup): EngineLookup {
+  const volumes = new Map<string, ReturnType<EngineLookup['volume']>>()
+  const containers = new Map<string, ReturnType<EngineLookup['container']>>()
+  const execs = new Map<string, ReturnType<EngineLookup['exec']>>()
+  const once = <T>(map: Map<string, T>, key: string, ask: () => T): T => {
+    let hit = map.get(key)
+    if (hit === undefined) { hit = ask(); map.set(key, hit) }
+    return hit
+  }
+  return {
+    volume: (name) => once(volumes, name, () => inner.volume(name)),
+    container: (name) => once(containers, name, () => inner.container(name)),
+    exec: (id) => once(execs, id, () => inner.exec(id))
+  }
+}
+
+// Operations whose `{id}` path parameter names an existing container the decision looked at.
+const CONTAINER_PATH_OPERATIONS = new Set([
+  'ContainerExec', 'ContainerAttach', 'ContainerAttachWebsocket', 'ContainerArchive',
+  'ContainerArchiveInfo', 'PutContainerArchive', 'ContainerExport'
+])
+
+/**
+ * The container id to put in the forwarded path instead of the name the client wrote, or null to
+ * keep the path. A decision about `agent` must not apply to whatever is named `agent` a moment
+ * later (a rename between the lookup and the engine's own lookup): the engine gets the full id of
+ * the container that was judged.
+ *
+ * @example await pinnedPathId('ContainerExec', { id: 'web' }, lookup) // '3f2c…64 hex'
+ */
+export async function pinnedPathId (operation: string, params: Readonly<Record<string, string>>, lookup: EngineLookup): Promise<string | null> {
+  if (!CONTAINER_PATH_OPERATIONS.has(operation) || !Object.hasOwn(params, 'id')) return null
+  const snapshot = await lookup.container(params['id']!)
+  return snapshot === null ? null : snapshot.id
+}
+
+/**
+ * A container create body with every container it reaches (`VolumesFrom`, `container:<x>` in the
+ * pid, network and ipc modes and in `Cgroup`) replaced by the full id the facts were taken from.
+ * Names that resolve to nothing are kept: the engine refuses them. Other operations' bodies are
+ * returned as they are.
+ *
+ * @example await pinnedCreateBody('ContainerCreate', { HostConfig: { PidMode: 'container:db' } }, lookup)
+ * // { HostConfig: { PidMode: 'container:9a1b…' } }
+ */
+export async function pinnedCreateBody (operation: string, body: JsonValue | undefined, lookup: EngineLookup): Promise<JsonValue | undefined> {
+  if (operation !== 'ContainerCreate' || !isJsonObject(body) || !isJsonObject(body['HostConfig'])) return body
+  const hc = body['HostConfig']
+  const out: Record<string, JsonValue> = Object.create(null) as Record<string, JsonValue>
+  let changed = false
+  for (const key of Object.keys(hc)) {
+    const value = hc[key]!
+    if ((key === 'PidMode' || key === 'NetworkMode' || key === 'IpcMode' || key === 'Cgroup') && typeof value === 'string' && value.startsWith('container:')) {
+      const id = await resolve(value.slice('container:'.length), lookup)
+      out[key] = id === null ? value : `container:${id}`
+      changed ||= out[key] !== value
+    } else if (key === 'VolumesFrom' && Array.isArray(value)) {
+      const pinned: JsonValue[] = []
+      for (const entry of value) {
+        if (typeof entry !== 'string') { pinned.push(entry); continue }
+        // `name[:ro|:rw]`: moby parses the mode after the last colon.
+        const colon = entry.lastIndexOf(':')
+        const [name, mode] = colon === -1 ? [entry, ''] : [entry.slice(0, colon), entry.slice(colon)]
+        const id = await resolve(name, lookup)
+        pinned.push(id === null ? entry : `${id}${mode}`)
+        changed ||= pinned[pinned.length - 1] !== entry
+      }
+      out[key] = pinned
+    } else {
+      out[key] = value
+    }
+  }
+  if (!changed) return body
+  const copy: Record<string, JsonValue> = Object.create(null) as Record<string, JsonValue>
+  for (const key of Object.keys(body)) copy[key] = key === 'HostConfig' ? out : body[key]!
+  return copy as JsonObject
+}
+
+async function resolve (name: string, lookup: EngineLookup): Promise<string | null> {
+  if (name === '') return null
+  const snapshot = await lookup.container(name)
+  return snapshot === null ? null : snapshot.id
+}
