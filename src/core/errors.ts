@@ -12,6 +12,7 @@ export const statusByCode = {
   DW_ERR_INVALID_API_VERSION: 400,
   DW_ERR_BAD_FRAMING: 400,
   DW_ERR_BAD_REQUEST_BODY: 400,
+  DW_ERR_UNAUTHENTICATED: 401,
   DW_ERR_CROSS_SITE_REQUEST: 403,
   DW_ERR_POLICY_DENIED: 403,
   DW_ERR_UNSUPPORTED_UPGRADE: 400,
@@ -19,6 +20,7 @@ export const statusByCode = {
   DW_ERR_HEADERS_TIMEOUT: 408,
   DW_ERR_LENGTH_REQUIRED: 411,
   DW_ERR_BODY_TOO_LARGE: 413,
+  DW_ERR_RATE_LIMITED: 429,
   DW_ERR_HEADERS_TOO_LARGE: 431,
   DW_ERR_INTERNAL: 500,
   DW_ERR_UNSUPPORTED_TRANSFER_ENCODING: 501,
@@ -125,6 +127,19 @@ export class LengthRequiredError extends GatewayError {
 /** A body dockward must read is larger than its cap. */
 export class BodyTooLargeError extends GatewayError {
   constructor (limit: number) { super('DW_ERR_BODY_TOO_LARGE', `request body exceeds the ${limit}-byte limit for this operation`) }
+}
+
+/**
+ * No valid credential. The message is fixed: why a credential failed goes to the log only, so a
+ * client cannot probe which tokens, issuers or certificates exist.
+ */
+export class AuthenticationError extends GatewayError {
+  constructor () { super('DW_ERR_UNAUTHENTICATED', 'authentication required') }
+}
+
+/** The caller sent more requests, or opened more streams, than its rate limit allows. */
+export class RateLimitedError extends GatewayError {
+  constructor (name: string) { super('DW_ERR_RATE_LIMITED', `dockward: rate limit for ${name} exceeded`) }
 }
 
 /** A bug in dockward. The request is refused, never forwarded half-checked. */

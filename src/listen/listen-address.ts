@@ -1,9 +1,20 @@
 import net from 'node:net'
 import { ConfigError } from '../core/errors.ts'
+import type { TlsSettings } from './tls-settings.ts'
 
-/** One address dockward accepts clients on. */
+/**
+ * One address dockward accepts clients on. A TLS listener (`tls://HOST:PORT`) is a TCP one with
+ * `tls` set: everything that holds for TCP (the browser guard, the loopback rule) holds for it.
+ */
 export type ListenAddress =
-  | { readonly kind: 'tcp', readonly host: string, readonly port: number, readonly url: string }
+  | {
+    readonly kind: 'tcp'
+    readonly host: string
+    readonly port: number
+    readonly url: string
+    /** Present for `tls://` listeners only. */
+    readonly tls?: TlsSettings
+  }
   | {
     readonly kind: 'unix'
     readonly path: string
@@ -19,25 +30,40 @@ export const DEFAULT_SOCKET_MODE = 0o660
 /** Settings a unix listener may carry besides its path (from the YAML object form or the URL query). */
 export interface UnixSocketSettings { mode?: string | undefined, group?: string | undefined }
 
+/** Everything a listen entry may carry besides its URL: socket settings, or the files of a `tls://` listener. */
+export interface ListenSettings extends UnixSocketSettings { tls?: TlsSettings | undefined }
+
 /**
- * Parses `tcp://HOST:PORT` or `unix:///PATH` (optionally `?mode=0660&group=docker`).
+ * Parses `tcp://HOST:PORT`, `tls://HOST:PORT` (needs `settings.tls`) or `unix:///PATH`
+ * (optionally `?mode=0660&group=docker`).
  *
- * @example parseListenUrl('unix:///run/dockward.sock?mode=0660&group=docker')
+ * @example parseListenUrl('tls://0.0.0.0:2376', { tls: { cert: 'server.pem', key: 'server-key.pem', clientCa: 'ca.pem' } })
  */
-export function parseListenUrl (value: string, settings: UnixSocketSettings = {}): ListenAddress {
+export function parseListenUrl (value: string, settings: ListenSettings = {}): ListenAddress {
   let url: URL
   try {
     url = new URL(value)
   } catch {
-    throw new ConfigError(`listen address ${JSON.stringify(value)} is not a URL (expected tcp://HOST:PORT or unix:///PATH)`)
+    throw new ConfigError(`listen address ${JSON.stringify(value)} is not a URL (expected tcp://HOST:PORT, tls://HOST:PORT or unix:///PATH)`)
   }
-  if (url.protocol === 'tcp:') {
+  if (url.protocol === 'tcp:' || url.protocol === 'tls:') {
+    const scheme = url.protocol.slice(0, -1)
     if (url.port === '' || url.pathname.replace(/^\/$/, '') !== '' || url.search !== '') {
-      throw new ConfigError(`listen address ${JSON.stringify(value)}: expected tcp://HOST:PORT`)
+      throw new ConfigError(`listen address ${JSON.stringify(value)}: expected ${scheme}://HOST:PORT`)
     }
-    return { kind: 'tcp', host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), url: value }
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    if (scheme === 'tcp') {
+      // The scheme says whether a port speaks TLS, so a listener can never be plain by mistake.
+      if (settings.tls !== undefined) throw new ConfigError(`listen address ${JSON.stringify(value)}: has tls settings; write a TLS listener as tls://HOST:PORT`)
+      return { kind: 'tcp', host, port: Number(url.port), url: value }
+    }
+    if (settings.tls === undefined) {
+      throw new ConfigError(`listen address ${JSON.stringify(value)}: a tls:// listener needs tls settings (cert, key, and clientCa to verify client certificates)`)
+    }
+    return { kind: 'tcp', host, port: Number(url.port), url: value, tls: settings.tls }
   }
   if (url.protocol === 'unix:') {
+    if (settings.tls !== undefined) throw new ConfigError(`listen address ${JSON.stringify(value)}: tls settings are for tls:// listeners`)
     if (url.host !== '' || url.pathname === '' || url.pathname === '/') {
       throw new ConfigError(`listen address ${JSON.stringify(value)}: expected unix:///absolute/path`)
     }
@@ -54,7 +80,7 @@ export function parseListenUrl (value: string, settings: UnixSocketSettings = {}
       group: group === '' ? null : group
     }
   }
-  throw new ConfigError(`listen address ${JSON.stringify(value)}: unsupported scheme ${url.protocol} (use tcp:// or unix://)`)
+  throw new ConfigError(`listen address ${JSON.stringify(value)}: unsupported scheme ${url.protocol} (use tcp://, tls:// or unix://)`)
 }
 
 export function parseMode (text: string): number {

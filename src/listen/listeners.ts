@@ -1,6 +1,8 @@
+import { constants as cryptoConstants } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
+import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
 import type { Limits } from '../config/config.ts'
 import type { ListenAddress } from './listen-address.ts'
@@ -8,6 +10,7 @@ import { clearStaleSocket, resolveGroup } from './unix-socket.ts'
 import { ConfigError, HeadersTimeoutError, HeadersTooLargeError, MalformedRequestError } from '../core/errors.ts'
 import { sendError, sendErrorOnSocket } from '../core/error-response.ts'
 import { browserGuard } from './browser-guard.ts'
+import { loadSecureContextOptions, type TlsSettings } from './tls-settings.ts'
 
 /** What the listeners hand every connection's requests to. */
 export interface RequestSink {
@@ -29,11 +32,20 @@ export interface Listener {
   /** The bound port for TCP (useful with port 0) or the socket path. */
   readonly bound: string
   close: () => Promise<void>
+  /**
+   * TLS listeners: re-reads the certificate, key and client CAs for new connections; open ones go
+   * on with what they were accepted with. Throws a ConfigError, keeping the files in force, when the
+   * new ones do not load. A no-op for other listeners.
+   */
+  reload?: () => void
 }
 
 /**
- * Starts one listener. A plain net.Server accepts the connection, the sink gets a look at its first
- * bytes, and then it is handed to an http.Server that never listens itself.
+ * Starts one listener. A net.Server (a tls.Server for `tls://`) accepts the connection, the sink
+ * gets a look at its first (decrypted) bytes, and then it is handed to an http.Server that never
+ * listens itself.
+ *
+ * @example const l = await startListener(parseListenUrl('tcp://127.0.0.1:2375'), DEFAULT_LIMITS, gateway.sinkFor('tcp://127.0.0.1:2375'))
  */
 export async function startListener (address: ListenAddress, limits: Limits, sink: RequestSink): Promise<Listener> {
   const httpServer = http.createServer({
@@ -82,13 +94,16 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     }
   })
 
-  // allowHalfOpen: a hijacked `docker exec -i` closes its write side first and still reads.
   // Every accepted connection, ordinary or hijacked, so that close() can end them: net.Server.close()
   // alone waits for all of them, and a `logs -f` or attach never ends by itself.
   const sockets = new Set<net.Socket>()
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+  const track = (socket: net.Socket): void => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
+  }
+  // A TCP connection, or a TLS one once its handshake is done.
+  const accept = (socket: net.Socket): void => {
+    track(socket)
     socket.setNoDelay(true)
     // Until the HTTP parser has it: a client that sends nothing in time, or only a FIN (the
     // socket is half-open, so nothing would end dockward's side), is closed.
@@ -100,7 +115,18 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     })
     socket.on('error', () => socket.destroy())
     socket.resume()
-  })
+  }
+  // allowHalfOpen: a hijacked `docker exec -i` closes its write side first and still reads.
+  const tlsSettings = address.kind === 'tcp' ? address.tls : undefined
+  let server: net.Server
+  let reload = (): void => {}
+  if (tlsSettings === undefined) {
+    server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, accept)
+  } else {
+    const tlsServer = createTlsServer(tlsSettings, limits, accept, track)
+    server = tlsServer
+    reload = () => tlsServer.setSecureContext(secureContextOptions(tlsSettings))
+  }
 
   if (address.kind === 'unix') {
     // Everything that can fail is checked before the socket exists, so a failed start leaves nothing.
@@ -132,6 +158,7 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
   return {
     address,
     bound,
+    reload,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       httpServer.close()
@@ -143,6 +170,42 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
 }
 
 function endEarly (this: Duplex): void { this.destroy() }
+
+/**
+ * The way `dockerd --tlsverify` listens. Client certificates are asked for when there is a client
+ * CA, but a handshake without one (or with one that does not verify) still completes: the mTLS
+ * authenticator reads the verdict from the socket, and a request no method identifies gets the
+ * gateway's 401 in the engine's format instead of a handshake failure the CLI cannot explain.
+ */
+function createTlsServer (settings: TlsSettings, limits: Limits, accept: (socket: net.Socket) => void, track: (socket: net.Socket) => void): tls.Server {
+  const server = tls.createServer({
+    ...secureContextOptions(settings),
+    requestCert: settings.clientCa !== undefined,
+    rejectUnauthorized: false,
+    allowHalfOpen: true,
+    handshakeTimeout: limits.headersTimeout
+  }, accept)
+  // The raw connection as well, so close() also ends handshakes in progress.
+  server.on('connection', (raw: net.Socket) => {
+    track(raw)
+    raw.setNoDelay(true)
+    raw.on('error', () => raw.destroy())
+  })
+  // Failed and timed-out handshakes: nothing to answer, the peer speaks no TLS we accept.
+  server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy())
+  return server
+}
+
+// The same options at start and on every reload: setSecureContext() resets what it is not given.
+// A new context also has new session ticket keys, so sessions from before a reload (verified
+// against the old client CAs) are not resumed after it.
+function secureContextOptions (settings: TlsSettings): tls.SecureContextOptions {
+  return {
+    ...loadSecureContextOptions(settings),
+    // Client certificates are only ever checked in the first handshake; no renegotiation.
+    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION
+  }
+}
 
 function listen (server: net.Server, options: net.ListenOptions): Promise<void> {
   return new Promise((resolve, reject) => {
