@@ -2,10 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Config } from './config/config.ts'
-import { PolicyDeniedError, RouteNotFoundError, toGatewayError, UnsupportedUpgradeError } from './core/errors.ts'
+import { PolicyDeniedError, RateLimitedError, RouteNotFoundError, toGatewayError, UnsupportedUpgradeError } from './core/errors.ts'
 import { sendError, sendErrorOnSocket } from './core/error-response.ts'
 import type { PolicyEngine, PolicyInput } from './decide/policy-input.ts'
-import { anonymousIdentity } from './identify/identity.ts'
+import { identify, type ListenerAuth } from './identify/authenticate.ts'
+import type { Identity } from './identify/identity.ts'
+import type { RateLimiter } from './identify/rate-limiter.ts'
 import { bodyKindOf } from './inspect/canonical-body.ts'
 import { checkContentType, type BodyKind } from './inspect/content-type.ts'
 import { canonicalJsonBody, inspectRequest } from './inspect/inspect-request.ts'
@@ -43,6 +45,8 @@ export interface PolicySource {
 export interface GatewayOptions {
   readonly config: Config
   readonly policy: PolicySource
+  /** Per-identity request and stream limits (429). */
+  readonly limiter: RateLimiter
   /** The operational log (start-up, would-deny notices); stderr in `dockward serve`. */
   readonly log: (message: string) => void
 }
@@ -54,7 +58,7 @@ export interface GatewayOptions {
  */
 export interface Gateway {
   /** The request handlers for one listener; `listener` names it in policy input. */
-  sinkFor: (listener: string) => RequestSink
+  sinkFor: (listener: string, auth: ListenerAuth) => RequestSink
   readonly upstream: Upstream
   close: () => void
 }
@@ -71,7 +75,7 @@ interface Admitted {
   readonly canonicalBody: PolicyInput['body']
 }
 
-export function createGateway ({ config, policy, log }: GatewayOptions): Gateway {
+export function createGateway ({ config, policy, limiter, log }: GatewayOptions): Gateway {
   const upstream = createUpstream(config.upstream)
   const engine = createEngineQuery(upstream)
   const matchRoute = createRouteMatcher(routeTable)
@@ -87,7 +91,7 @@ export function createGateway ({ config, policy, log }: GatewayOptions): Gateway
    * body, extracts facts, asks the policy. Throws a GatewayError for anything that must not reach
    * the engine; the returned plan carries only what was decided on.
    */
-  async function admit (req: IncomingMessage, parsed: ParsedRequest, framing: BodyFraming, kind: BodyKind, listener: string): Promise<Admitted> {
+  async function admit (req: IncomingMessage, parsed: ParsedRequest, framing: BodyFraming, kind: BodyKind, listener: string, identity: Identity): Promise<Admitted> {
     let raw: Buffer | undefined
     // A body on an operation that has none is read and dropped: the engine would ignore it on
     // current versions, and no unread bytes can reach it.
@@ -103,7 +107,7 @@ export function createGateway ({ config, policy, log }: GatewayOptions): Gateway
       body: kind === 'json' && raw !== undefined && raw.length > 0 ? raw : undefined
     }, lookup)
     const input: PolicyInput = {
-      identity: anonymousIdentity,
+      identity,
       operation: route.operation,
       method: parsed.method,
       path: target.path,
@@ -136,7 +140,16 @@ export function createGateway ({ config, policy, log }: GatewayOptions): Gateway
     return { path, body, bodyKind: kind, canonicalBody: inspected.body }
   }
 
-  function sinkFor (listener: string): RequestSink {
+  function sinkFor (listener: string, auth: ListenerAuth): RequestSink {
+    const rejected = (method: string, reason: string): void => { log(`authentication failed on ${listener} (${method}): ${reason}`) }
+
+    /** Identify step: who is calling, and may they send one more request now. */
+    async function caller (req: IncomingMessage): Promise<Identity> {
+      const identity = await identify(req, auth, rejected)
+      if (!limiter.admit(identity)) throw new RateLimitedError(identity.name)
+      return identity
+    }
+
     function request (req: IncomingMessage, res: ServerResponse): void {
       const track = inFlight.get(req.socket) ?? { count: 0, idle: null }
       track.count++
@@ -149,39 +162,33 @@ export function createGateway ({ config, policy, log }: GatewayOptions): Gateway
         }
       })
 
-      let framing: BodyFraming
-      let parsed: ParsedRequest
-      let kind: BodyKind
-      try {
-        parsed = parseRequest(req, matchRoute)
+      res.sendDate = false
+      caller(req).then((identity) => {
+        const parsed = parseRequest(req, matchRoute)
         const operation = parsed.route.operation
         // The pre-Upgrade attach only works as a connection's first request (connection-preface.ts);
         // later on one, the stream that follows would be read as HTTP.
         if (operation === 'ContainerAttach') {
           throw new UnsupportedUpgradeError('attach needs "Connection: Upgrade" and "Upgrade: tcp", or must be the first request on its connection')
         }
-        framing = bodyFraming(req.rawHeaders)
-        kind = bodyKindOf(operation)
+        const framing = bodyFraming(req.rawHeaders)
+        const kind = bodyKindOf(operation)
         checkContentType(req.rawHeaders, parsed.method, kind)
-      } catch (err) {
-        fail(res, err)
-        return
-      }
-      res.sendDate = false
-      admit(req, parsed, framing, kind, listener).then((admitted) => {
-        // Without Upgrade, only a detached exec start stays HTTP (`docker exec -d`); an attached one
-        // would turn a connection dockward reads as HTTP into a raw stream.
-        if (parsed.route.operation === 'ExecStart') {
-          const body = admitted.canonicalBody
-          if (!isJsonObject(body) || body.Detach !== true) {
-            throw new UnsupportedUpgradeError('an attached exec start needs "Connection: Upgrade" and "Upgrade: tcp", or must be the first request on its connection')
+        return admit(req, parsed, framing, kind, listener, identity).then((admitted) => {
+          // Without Upgrade, only a detached exec start stays HTTP (`docker exec -d`); an attached
+          // one would turn a connection dockward reads as HTTP into a raw stream.
+          if (operation === 'ExecStart') {
+            const body = admitted.canonicalBody
+            if (!isJsonObject(body) || body.Detach !== true) {
+              throw new UnsupportedUpgradeError('an attached exec start needs "Connection: Upgrade" and "Upgrade: tcp", or must be the first request on its connection')
+            }
           }
-        }
-        const plan: ForwardPlan = admitted.body === undefined
-          ? { path: admitted.path, framing }
-          : { path: admitted.path, framing, body: { bytes: admitted.body, contentType: admitted.bodyKind === 'json' ? JSON_TYPE : null } }
-        // http.request validates headers again; a throw here is answered, never a crash.
-        forwardRequest(req, res, upstream, plan, noop)
+          const plan: ForwardPlan = admitted.body === undefined
+            ? { path: admitted.path, framing }
+            : { path: admitted.path, framing, body: { bytes: admitted.body, contentType: admitted.bodyKind === 'json' ? JSON_TYPE : null } }
+          // http.request validates headers again; a throw here is answered, never a crash.
+          forwardRequest(req, res, upstream, plan, noop)
+        })
       }).catch((err: unknown) => fail(res, err))
     }
 
@@ -202,12 +209,11 @@ export function createGateway ({ config, policy, log }: GatewayOptions): Gateway
     function upgradeWhenIdle (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
       const legacy = legacyHijack.has(socket)
       legacyHijack.delete(socket)
-      let parsed: ParsedRequest
-      let protocol
-      try {
-        parsed = parseRequest(req, matchRoute)
+      let release: (() => void) | null = null
+      caller(req).then((identity) => {
+        const parsed = parseRequest(req, matchRoute)
         const asked = (rawHeader(req.rawHeaders, 'upgrade') ?? '').trim().toLowerCase()
-        protocol = parsed.route.upgrade
+        const protocol = parsed.route.upgrade
         // Only the protocol the route switches to; on a route that never switches, the Upgrade is
         // stripped (curl --http2 asks for h2c on any request) and the request stays an ordinary
         // exchange, but only without a body: a body here would bypass inspection.
@@ -218,28 +224,32 @@ export function createGateway ({ config, policy, log }: GatewayOptions): Gateway
           throw new UnsupportedUpgradeError(`${parsed.route.operation} does not switch protocols; send it without an Upgrade header`)
         }
         checkContentType(req.rawHeaders, parsed.method, bodyKindOf(parsed.route.operation))
-      } catch (err) {
+        if (protocol !== null) {
+          release = limiter.openStream(identity)
+          if (release === null) throw new RateLimitedError(identity.name)
+        }
+        // The body of an upgrade request (exec start's JSON: Detach, Tty, ConsoleSize) is read by
+        // the relay after the decision, which rests on the route and query; the relay still sends
+        // only its canonical form.
+        const operation = parsed.route.operation
+        return admit(req, parsed, 'none', 'none', listener, identity).then((admitted) => {
+          relayUpgrade({
+            req,
+            path: admitted.path,
+            socket,
+            head,
+            protocol,
+            legacy,
+            bodyLimit: limits.upgradeBodyLimit,
+            bodyTimeout: limits.headersTimeout,
+            rewriteBody: (raw) => canonicalJsonBody(operation, raw),
+            resumeHttp
+          }, upstream, () => release?.())
+        })
+      }).catch((err: unknown) => {
+        release?.()
         sendErrorOnSocket(socket, toGatewayError(err))
-        return
-      }
-      // The body of an upgrade request (exec start's JSON: Detach, Tty, ConsoleSize) is read by
-      // the relay after the decision, which rests on the route and query; the relay still sends
-      // only its canonical form.
-      const operation = parsed.route.operation
-      admit(req, parsed, 'none', 'none', listener).then((admitted) => {
-        relayUpgrade({
-          req,
-          path: admitted.path,
-          socket,
-          head,
-          protocol,
-          legacy,
-          bodyLimit: limits.upgradeBodyLimit,
-          bodyTimeout: limits.headersTimeout,
-          rewriteBody: (raw) => canonicalJsonBody(operation, raw),
-          resumeHttp
-        }, upstream, noop)
-      }).catch((err: unknown) => sendErrorOnSocket(socket, toGatewayError(err)))
+      })
     }
 
     const preface = createPrefaceReader({

@@ -8,6 +8,15 @@ import { ConfigError } from './core/errors.ts'
 import { runPolicyCommand } from './cli/policy-command.ts'
 import { createPolicyStore } from './decide/policy-store.ts'
 import { createGateway } from './gateway.ts'
+import type { ListenerAuth } from './identify/authenticate.ts'
+import type { Authenticator } from './identify/authenticator.ts'
+import { createFixedIdentityAuthenticator } from './identify/fixed-identity.ts'
+import { createJwtAuthenticator } from './identify/jwt-authenticator.ts'
+import { createMtlsAuthenticator } from './identify/mtls-authenticator.ts'
+import { createRateLimiter } from './identify/rate-limiter.ts'
+import { createTokenAuthenticator, tokenCommand } from './identify/static-token.ts'
+import { parseMtlsSettings } from './identify/mtls-authenticator.ts'
+import type { Config } from './config/config.ts'
 import { startListener, type Listener } from './listen/listeners.ts'
 
 const USAGE = `Usage: dockward <command>
@@ -15,6 +24,7 @@ const USAGE = `Usage: dockward <command>
 Commands:
   serve       Run the gateway (dockward serve --help)
   policy      Check, explain and test policies (dockward policy --help)
+  token       Make a static API token and its config entry (dockward token new --help)
   version     Print the version
 
 Options:
@@ -45,18 +55,32 @@ async function serve (argv: readonly string[]): Promise<void> {
       else log(`policy reload failed, keeping the policy in force: ${result.error.message}`)
     }
   })
-  const gateway = createGateway({ config, policy, log })
+  const authenticators = createAuthenticators(config)
+  const limiter = createRateLimiter(config.rateLimits)
+  const gateway = createGateway({ config, policy, limiter, log })
   const listeners: Listener[] = []
   try {
-    for (const address of config.listen) listeners.push(await startListener(address, config.limits, gateway.sinkFor(address.url)))
+    for (const address of config.listen) {
+      listeners.push(await startListener(address, config.limits, gateway.sinkFor(address.url, listenerAuth(address.auth, authenticators))))
+    }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()))
     throw err
   }
-  for (const l of listeners) log(`listening on ${l.address.kind === 'unix' ? l.address.url : `tcp://${l.bound}`}`)
+  for (const l of listeners) log(`listening on ${l.address.kind === 'unix' ? l.address.url : `${l.address.tls === undefined ? 'tcp' : 'tls'}://${l.bound}`}`)
   log(`policy ${config.policy} (sha256 ${policy.current().digest})`)
   const stopWatching = policy.watch()
-  process.on('SIGHUP', () => { policy.reload() })
+  process.on('SIGHUP', () => {
+    policy.reload()
+    // Certificates and CAs: new connections get the new ones, open ones keep theirs.
+    for (const l of listeners) {
+      try {
+        l.reload?.()
+      } catch (err) {
+        log(`TLS reload failed on ${l.address.url}, keeping the certificates in force: ${(err as Error).message}`)
+      }
+    }
+  })
   log(`forwarding to ${config.upstream.url}`)
 
   let stopping = false
@@ -65,6 +89,7 @@ async function serve (argv: readonly string[]): Promise<void> {
     stopping = true
     log(`${signal}: shutting down`)
     stopWatching()
+    for (const a of authenticators.values()) a.close?.()
     Promise.all(listeners.map((l) => l.close())).finally(() => {
       gateway.close()
       process.exit(0)
@@ -72,6 +97,24 @@ async function serve (argv: readonly string[]): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+}
+
+/** One authenticator per configured method, shared by the listeners that use it. */
+function createAuthenticators (config: Config): Map<string, Authenticator> {
+  const out = new Map<string, Authenticator>()
+  const auth = config.authentication
+  const used = new Set(config.listen.flatMap((l) => l.auth.methods))
+  if (used.has('mtls')) out.set('mtls', createMtlsAuthenticator(auth.mtls ?? parseMtlsSettings(undefined, 'authentication.mtls')))
+  if (used.has('jwt') && auth.jwt !== undefined) {
+    out.set('jwt', createJwtAuthenticator({ ...auth.jwt, onError: (err) => log(`JWKS reload failed, keeping the keys in force: ${err.message}`) }))
+  }
+  if (used.has('token')) out.set('token', createTokenAuthenticator(auth.tokens ?? []))
+  return out
+}
+
+function listenerAuth (auth: Config['listen'][number]['auth'], authenticators: Map<string, Authenticator>): ListenerAuth {
+  if (auth.identity !== null) return { authenticators: [createFixedIdentityAuthenticator(auth.identity)], allowAnonymous: false }
+  return { authenticators: auth.methods.map((m) => authenticators.get(m)!), allowAnonymous: auth.anonymous }
 }
 
 function looksLikePath (ref: string): boolean {
@@ -88,6 +131,9 @@ async function main (argv: readonly string[]): Promise<void> {
     case 'serve': return await serve(rest)
     case 'policy':
       process.exitCode = await runPolicyCommand(rest, { stdout: process.stdout, stderr: process.stderr })
+      return
+    case 'token':
+      process.exitCode = tokenCommand(rest, { stdout: process.stdout, stderr: process.stderr })
       return
     case 'version': case '--version': case '-v':
       process.stdout.write(`dockward ${version()}\n`)

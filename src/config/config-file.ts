@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
 import { ConfigError } from '../core/errors.ts'
-import type { ConfigInput, Limits } from './config.ts'
+import { parseFixedIdentity } from '../identify/fixed-identity.ts'
+import { parseJwtSettings } from '../identify/jwt-authenticator.ts'
+import { parseMtlsSettings } from '../identify/mtls-authenticator.ts'
+import { parseRateLimitSettings } from '../identify/rate-limiter.ts'
+import { parseTokenSettings } from '../identify/static-token.ts'
+import { parseTlsSettings } from '../listen/tls-settings.ts'
+import { LISTENER_METHODS, type AuthenticationInput, type ConfigInput, type Limits, type ListenEntryInput, type ListenerMethod } from './config.ts'
 
 /**
  * Reads and validates a YAML config file. Every error names the file, line and column and the
@@ -33,6 +40,17 @@ export function parseConfigText (text: string, file: string): ConfigInput {
   const fail = (node: Node | null | undefined, key: string, message: string): never => {
     throw new ConfigError(`${where(node)}: ${key}: ${message}`)
   }
+  // Sections parsed by their own modules: their errors name the key path; the position of the
+  // section is put in front. Relative file paths in them are relative to the config file.
+  const section = <T>(node: Node | null, key: string, parse: (raw: unknown, at: string) => T): T => {
+    try {
+      return parse(node === null ? undefined : node.toJSON(), key)
+    } catch (err) {
+      if (err instanceof ConfigError) throw new ConfigError(`${where(node)}: ${err.message}`)
+      throw err
+    }
+  }
+  const beside = (p: string): string => isAbsolute(p) ? p : resolve(dirname(file), p)
   const root = doc.contents
   if (root === null) return {}
   if (!isMap(root)) return fail(root, '(top level)', 'expected a mapping of settings')
@@ -48,14 +66,34 @@ export function parseConfigText (text: string, file: string): ConfigInput {
           const k = `listen[${i}]`
           if (isScalar(item) && typeof item.value === 'string') return item.value
           if (!isMap(item)) return fail(item as Node, k, 'expected tcp://HOST:PORT, unix:///PATH, or a mapping with url, mode, group')
-          const entry: { url: string, mode?: string, group?: string } = { url: '' }
+          const entry: ListenEntryInput = { url: '' }
           for (const p of item.items) {
             const sub = isScalar(p.key) ? String(p.key.value) : ''
             const v = p.value as Node | null
             if (sub === 'url') entry.url = str(v, `${k}.url`)
             else if (sub === 'mode') entry.mode = str(v, `${k}.mode`)
             else if (sub === 'group') entry.group = isScalar(v) && typeof v.value === 'number' ? String(v.value) : str(v, `${k}.group`)
-            else fail(p.key as Node, `${k}.${sub}`, 'unknown setting (url, mode, group)')
+            else if (sub === 'tls') {
+              const tls = section(v, `${k}.tls`, parseTlsSettings)
+              entry.tls = {
+                ...tls,
+                cert: beside(tls.cert),
+                key: beside(tls.key),
+                ...(tls.clientCa === undefined ? {} : { clientCa: beside(tls.clientCa) })
+              }
+            } else if (sub === 'authentication') {
+              if (!isSeq(v)) return fail(v, `${k}.authentication`, `expected a list of methods (${LISTENER_METHODS.join(', ')})`)
+              entry.authentication = v.items.map((m, j) => {
+                const name = isScalar(m) ? m.value : undefined
+                if (!LISTENER_METHODS.includes(name as ListenerMethod)) return fail(m as Node, `${k}.authentication[${j}]`, `expected one of ${LISTENER_METHODS.join(', ')}`)
+                return name as ListenerMethod
+              })
+            } else if (sub === 'anonymous') {
+              if (!isScalar(v) || typeof v.value !== 'boolean') return fail(v, `${k}.anonymous`, 'expected true or false')
+              entry.anonymous = v.value
+            } else if (sub === 'identity') {
+              entry.identity = section(v, `${k}.identity`, parseFixedIdentity)
+            } else fail(p.key as Node, `${k}.${sub}`, 'unknown setting (url, mode, group, tls, authentication, anonymous, identity)')
           }
           if (entry.url === '') fail(item, `${k}.url`, 'missing')
           return entry
@@ -67,6 +105,25 @@ export function parseConfigText (text: string, file: string): ConfigInput {
         break
       case 'policy':
         out.policy = str(value, key)
+        break
+      case 'authentication': {
+        if (!isMap(value)) return fail(value, key, 'expected a mapping with mtls, jwt, tokens')
+        const auth: AuthenticationInput = {}
+        for (const p of value.items) {
+          const sub = isScalar(p.key) ? String(p.key.value) : ''
+          const v = p.value as Node | null
+          if (sub === 'mtls') auth.mtls = section(v, 'authentication.mtls', parseMtlsSettings)
+          else if (sub === 'jwt') {
+            const jwt = section(v, 'authentication.jwt', parseJwtSettings)
+            auth.jwt = jwt.jwksFile === undefined ? jwt : { ...jwt, jwksFile: beside(jwt.jwksFile) }
+          } else if (sub === 'tokens') auth.tokens = section(v, 'authentication.tokens', parseTokenSettings)
+          else fail(p.key as Node, `authentication.${sub}`, 'unknown setting (mtls, jwt, tokens)')
+        }
+        out.authentication = auth
+        break
+      }
+      case 'rateLimits':
+        out.rateLimits = section(value, key, parseRateLimitSettings)
         break
       case 'dangerouslyAllowUnauthenticatedTcp':
         if (!isScalar(value) || typeof value.value !== 'boolean') fail(value, key, 'expected true or false')
@@ -88,7 +145,7 @@ export function parseConfigText (text: string, file: string): ConfigInput {
         break
       }
       default:
-        fail(pair.key as Node, key, 'unknown setting (listen, upstream, policy, dangerouslyAllowUnauthenticatedTcp, limits)')
+        fail(pair.key as Node, key, 'unknown setting (listen, upstream, policy, authentication, rateLimits, dangerouslyAllowUnauthenticatedTcp, limits)')
     }
   }
   return out

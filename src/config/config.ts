@@ -1,10 +1,49 @@
 import { ConfigError } from '../core/errors.ts'
-import { isLoopback, parseListenUrl, type ListenAddress, type UnixSocketSettings } from '../listen/listen-address.ts'
+import type { Identity } from '../identify/identity.ts'
+import type { ResolvedJwtSettings } from '../identify/jwt-authenticator.ts'
+import type { MtlsSettings } from '../identify/mtls-authenticator.ts'
+import { UNLIMITED, type RateLimitSettings } from '../identify/rate-limiter.ts'
+import type { TokenEntry } from '../identify/static-token.ts'
+import { isLoopback, parseListenUrl, type ListenAddress, type ListenSettings } from '../listen/listen-address.ts'
 import { parseUpstreamUrl, type UpstreamAddress } from '../forward/upstream.ts'
+
+/** Authentication methods a listener can require, in the order it tries them. */
+export type ListenerMethod = 'mtls' | 'jwt' | 'token'
+export const LISTENER_METHODS: readonly ListenerMethod[] = ['mtls', 'jwt', 'token']
+
+/** A listen entry in its object form (YAML), before defaults. */
+export interface ListenEntryInput extends ListenSettings {
+  url: string
+  /** Methods tried in order (mtls, jwt, token). */
+  authentication?: ListenerMethod[]
+  /** Let requests without any credential in as `anonymous`. Default: only when no method is set. */
+  anonymous?: boolean
+  /** A per-tenant socket: every caller on this unix socket is this identity. */
+  identity?: Identity
+}
+
+/** How one listener identifies callers (see identify/authenticate.ts). */
+export interface ListenerAuthConfig {
+  readonly methods: readonly ListenerMethod[]
+  readonly anonymous: boolean
+  readonly identity: Identity | null
+}
+
+/** A listen address with its authentication. */
+export type ListenerConfig = ListenAddress & { readonly auth: ListenerAuthConfig }
+
+/** The `authentication` section: settings shared by every listener that uses a method. */
+export interface AuthenticationInput {
+  mtls?: MtlsSettings
+  jwt?: ResolvedJwtSettings
+  tokens?: TokenEntry[]
+}
 
 /** Settings as written in a config file or on the command line, before defaults. */
 export interface ConfigInput {
-  listen?: Array<string | ({ url: string } & UnixSocketSettings)>
+  listen?: Array<string | ListenEntryInput>
+  authentication?: AuthenticationInput
+  rateLimits?: RateLimitSettings
   upstream?: string
   dangerouslyAllowUnauthenticatedTcp?: boolean
   /** A shipped policy name (`default`, `read-only`, `admin`) or a policy file path. */
@@ -28,7 +67,9 @@ export interface Limits {
 
 /** The validated configuration dockward runs with. */
 export interface Config {
-  readonly listen: readonly ListenAddress[]
+  readonly listen: readonly ListenerConfig[]
+  readonly authentication: Readonly<AuthenticationInput>
+  readonly rateLimits: RateLimitSettings
   readonly upstream: UpstreamAddress
   readonly dangerouslyAllowUnauthenticatedTcp: boolean
   readonly policy: string
@@ -55,7 +96,8 @@ export const DEFAULT_POLICY = 'default'
 export function resolveConfig (file: ConfigInput, flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
   const listenInput = flags.listen ?? file.listen ?? [DEFAULT_LISTEN]
   if (listenInput.length === 0) throw new ConfigError('listen: at least one address is needed')
-  const listen = listenInput.map((entry) => typeof entry === 'string' ? parseListenUrl(entry) : parseListenUrl(entry.url, entry))
+  const authentication = file.authentication ?? {}
+  const listen = listenInput.map((entry, i) => listener(entry, i, authentication))
 
   const upstreamUrl = flags.upstream ?? file.upstream ?? nonEmpty(env.DOCKER_HOST) ?? DEFAULT_UPSTREAM
   const upstream = parseUpstreamUrl(upstreamUrl)
@@ -68,13 +110,16 @@ export function resolveConfig (file: ConfigInput, flags: ConfigInput, env: NodeJ
     const key = l.kind === 'unix' ? `unix:${l.path}` : `tcp:${l.host}:${l.port}`
     if (seen.has(key)) throw new ConfigError(`listen: ${l.url} is listed twice`)
     seen.add(key)
-    // Anyone who reaches a TCP port without TLS and authentication owns the engine, and through it
-    // the host. Later versions add both; until then only loopback is allowed without the loud flag.
-    if (l.kind === 'tcp' && !isLoopback(l.host) && !dangerous) {
+    // Anyone who reaches a TCP port without TLS and authentication owns the engine, and through
+    // it the host. Off loopback a listener needs TLS and a required method (bearer tokens over
+    // plain TCP could be read off the wire), or the loud flag.
+    const secured = l.kind === 'tcp' && l.tls !== undefined && l.auth.methods.length > 0 && !l.auth.anonymous
+    if (l.kind === 'tcp' && !isLoopback(l.host) && !secured && !dangerous) {
       throw new ConfigError(
-        `listen: ${l.url} is not a loopback address, and dockward has no TLS or authentication on it: ` +
-        'anyone who can reach it controls the Docker engine and the host. Pass ' +
-        '--dangerously-allow-unauthenticated-tcp (config: dangerouslyAllowUnauthenticatedTcp: true) to do it anyway.'
+        `listen: ${l.url} is not a loopback address and does not require authentication over TLS: ` +
+        'anyone who can reach it controls the Docker engine and the host. Use a tls:// listener with ' +
+        'authentication (and anonymous: false), or pass --dangerously-allow-unauthenticated-tcp ' +
+        '(config: dangerouslyAllowUnauthenticatedTcp: true) to do it anyway.'
       )
     }
     if ((l.kind === 'unix' && upstream.kind === 'unix' && l.path === upstream.socketPath) ||
@@ -82,7 +127,42 @@ export function resolveConfig (file: ConfigInput, flags: ConfigInput, env: NodeJ
       throw new ConfigError(`listen: ${l.url} is the upstream itself (${upstream.url}); check DOCKER_HOST`)
     }
   }
-  return Object.freeze({ listen, upstream, dangerouslyAllowUnauthenticatedTcp: dangerous, policy, limits: Object.freeze(limits) })
+  return Object.freeze({
+    listen,
+    authentication: Object.freeze({ ...authentication }),
+    rateLimits: file.rateLimits ?? UNLIMITED,
+    upstream,
+    dangerouslyAllowUnauthenticatedTcp: dangerous,
+    policy,
+    limits: Object.freeze(limits)
+  })
+}
+
+function listener (entry: string | ListenEntryInput, i: number, authentication: AuthenticationInput): ListenerConfig {
+  if (typeof entry === 'string') {
+    const address = parseListenUrl(entry)
+    return Object.freeze({ ...address, auth: Object.freeze({ methods: [], anonymous: true, identity: null }) })
+  }
+  const where = `listen[${i}]`
+  const address = parseListenUrl(entry.url, entry)
+  const methods = entry.authentication ?? []
+  const identity = entry.identity ?? null
+  if (new Set(methods).size !== methods.length) throw new ConfigError(`${where}.authentication: a method is listed twice`)
+  for (const m of methods) {
+    if (m === 'mtls' && (address.kind !== 'tcp' || address.tls?.clientCa === undefined)) {
+      throw new ConfigError(`${where}.authentication: mtls needs a tls:// listener with tls.clientCa`)
+    }
+    if (m === 'jwt' && authentication.jwt === undefined) throw new ConfigError(`${where}.authentication: jwt needs the authentication.jwt settings`)
+    if (m === 'token' && (authentication.tokens ?? []).length === 0) throw new ConfigError(`${where}.authentication: token needs at least one entry in authentication.tokens`)
+  }
+  if (identity !== null) {
+    // A fixed identity is protected only by who can open the socket file.
+    if (address.kind !== 'unix') throw new ConfigError(`${where}.identity: a fixed identity is for unix sockets only, whose file mode and group decide who may connect`)
+    if (methods.length > 0) throw new ConfigError(`${where}: identity and authentication exclude each other`)
+    if (entry.anonymous === true) throw new ConfigError(`${where}: identity and anonymous exclude each other`)
+  }
+  const anonymous = entry.anonymous ?? (methods.length === 0 && identity === null)
+  return Object.freeze({ ...address, auth: Object.freeze({ methods: Object.freeze([...methods]), anonymous, identity }) })
 }
 
 function nonEmpty (v: string | undefined): string | undefined {

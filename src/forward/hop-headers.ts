@@ -10,6 +10,10 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization', 'proxy-authenticate', 'expect'
 ])
 
+// Credentials for dockward itself: the engine has no use for them, and they must not reach its
+// logs or a plugin. (Registry credentials travel in X-Registry-Auth, which passes.)
+const DOCKWARD_ONLY = new Set(['authorization'])
+
 // Never removed because a Connection header names them: dropping a request's Content-Length would
 // send its body unframed, and the engine would read it as a second request. Requests whose
 // Connection header names them are refused before this (request-framing.ts).
@@ -39,7 +43,7 @@ export function endToEndHeaders (raw: readonly string[], options?: HeaderFilterO
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     const lower = name.toLowerCase()
-    if (HOP_BY_HOP.has(lower) || named?.has(lower) === true) continue
+    if (HOP_BY_HOP.has(lower) || DOCKWARD_ONLY.has(lower) || named?.has(lower) === true) continue
     out.push(name, raw[i + 1]!)
   }
   if (options?.upgrade !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', options.upgrade)

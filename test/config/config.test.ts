@@ -28,7 +28,7 @@ test('flags override the file; a repeated --listen replaces the file\'s list', (
     { listen: ['unix:///tmp/x.sock?mode=0600&group=0'], upstream: 'unix:///flag.sock' },
     {}
   )
-  assert.deepEqual(cfg.listen, [{ kind: 'unix', path: '/tmp/x.sock', url: 'unix:///tmp/x.sock', mode: 0o600, group: '0' }])
+  assert.deepEqual(cfg.listen, [{ kind: 'unix', path: '/tmp/x.sock', url: 'unix:///tmp/x.sock', mode: 0o600, group: '0', auth: { methods: [], anonymous: true, identity: null } }])
   assert.equal(cfg.upstream.url, 'unix:///flag.sock')
   assert.equal(cfg.limits.headersTimeout, 5)
   assert.equal(cfg.limits.maxHeaderSize, DEFAULT_LIMITS.maxHeaderSize)
@@ -52,4 +52,31 @@ test('rejects a listener that is the upstream, duplicates, and bad URLs', () => 
   for (const up of ['ssh://host', 'unix://', 'tcp://h/x', 'npipe:////./pipe/docker_engine']) {
     assert.throws(() => resolveConfig({}, { upstream: up }, {}), ConfigError, up)
   }
+})
+
+test('listener authentication: methods need their settings, anonymous defaults, fixed identities', () => {
+  const tls = { cert: '/c.pem', key: '/k.pem', clientCa: '/ca.pem' }
+  const tokens = [{ name: 'ci', tenant: null, groups: [], sha256: 'a'.repeat(64) }]
+  const cfg = resolveConfig({
+    listen: [
+      { url: 'tls://0.0.0.0:2376', tls, authentication: ['mtls', 'token'] },
+      { url: 'unix:///run/ci-1.sock', identity: { name: 'ci-1', tenant: 'team-a', groups: ['ci'], method: 'socket' } }
+    ],
+    authentication: { tokens }
+  }, {}, {})
+  assert.deepEqual(cfg.listen[0]!.auth, { methods: ['mtls', 'token'], anonymous: false, identity: null })
+  assert.equal(cfg.listen[1]!.auth.identity?.name, 'ci-1')
+  assert.equal(cfg.listen[1]!.auth.anonymous, false)
+
+  const bad: Array<[Parameters<typeof resolveConfig>[0], RegExp]> = [
+    [{ listen: [{ url: 'tls://0.0.0.0:2376', tls, authentication: ['jwt'] }] }, /jwt needs the authentication\.jwt settings/],
+    [{ listen: [{ url: 'tls://0.0.0.0:2376', tls, authentication: ['token'] }] }, /token needs at least one entry/],
+    [{ listen: [{ url: 'tcp://127.0.0.1:2375', authentication: ['mtls'] }], authentication: { tokens } }, /mtls needs a tls:\/\/ listener with tls\.clientCa/],
+    [{ listen: [{ url: 'tcp://127.0.0.1:2375', identity: { name: 'x', tenant: null, groups: [], method: 'socket' } }] }, /fixed identity is for unix sockets only/],
+    // Off loopback: TLS plus a required method, or the loud flag.
+    [{ listen: [{ url: 'tls://0.0.0.0:2376', tls }] }, /does not require authentication over TLS/],
+    [{ listen: [{ url: 'tls://0.0.0.0:2376', tls, authentication: ['token'], anonymous: true }], authentication: { tokens } }, /does not require authentication over TLS/],
+    [{ listen: [{ url: 'tcp://0.0.0.0:2375', authentication: ['token'] }], authentication: { tokens } }, /does not require authentication over TLS/]
+  ]
+  for (const [input, message] of bad) assert.throws(() => resolveConfig(input, {}, {}), (err: unknown) => err instanceof ConfigError && message.test(err.message), String(message))
 })

@@ -26,3 +26,8 @@ test('body framing', () => {
   assert.equal(bodyFraming(['Transfer-Encoding', 'Chunked']), 'chunked')
   assert.throws(() => bodyFraming(['Transfer-Encoding', 'gzip, chunked']), UnsupportedTransferEncodingError)
 })
+
+test('Authorization never reaches the engine; X-Registry-Auth does', () => {
+  const out = endToEndHeaders(['Authorization', 'Bearer secret', 'authorization', 'Basic x', 'X-Registry-Auth', 'abc', 'Host', 'h'])
+  assert.deepEqual(out, ['X-Registry-Auth', 'abc', 'Host', 'h'])
+})

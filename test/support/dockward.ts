@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +13,8 @@ export interface RunningDockward {
   readonly dockerHost: string
   /** The loopback TCP port, when `tcp: true` was asked for. */
   readonly tcpPort: number | null
+  /** The port of the first `tls://` listener, when the config has one. */
+  readonly tlsPort: number | null
   /** Everything dockward printed on stderr so far. */
   stderr: () => string
   stop: () => Promise<void>
@@ -25,26 +27,40 @@ export interface StartOptions {
   readonly tcp?: boolean
   readonly extraArgs?: readonly string[]
   readonly nodeArgs?: readonly string[]
+  /**
+   * A config file's text, given the unix socket path to use: written beside the socket and passed
+   * with --config. The config's `listen` list is used as it is (no --listen is added), so it must
+   * name the socket itself.
+   */
+  readonly config?: (socketPath: string) => string
 }
 
 /** Starts `dockward serve` on a temp unix socket (and a loopback port) and waits until it listens. */
 export async function startDockward (options: StartOptions): Promise<RunningDockward> {
   const dir = mkdtempSync(join(tmpdir(), 'dw-'))
   const socketPath = join(dir, 'dw.sock')
-  const args = [...(options.nodeArgs ?? []), MAIN, 'serve', '--listen', `unix://${socketPath}`, '--upstream', options.upstream]
-  if (options.tcp === true) args.push('--listen', 'tcp://127.0.0.1:0')
+  const args = [...(options.nodeArgs ?? []), MAIN, 'serve', '--upstream', options.upstream]
+  if (options.config !== undefined) {
+    const file = join(dir, 'dockward.yaml')
+    writeFileSync(file, options.config(socketPath))
+    args.push('--config', file)
+  } else {
+    args.push('--listen', `unix://${socketPath}`)
+    if (options.tcp === true) args.push('--listen', 'tcp://127.0.0.1:0')
+  }
   args.push(...(options.extraArgs ?? []))
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
   let err = ''
   child.stderr!.setEncoding('utf8')
   child.stderr!.on('data', (s: string) => { err += s })
-  const tcpPort = await new Promise<number | null>((resolve, reject) => {
+  const ports = await new Promise<{ tcp: number | null, tls: number | null }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`dockward did not start:\n${err}`)), 10_000)
     const check = (): void => {
       if (!err.includes('forwarding to')) return
       clearTimeout(timer)
-      const m = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(err)
-      resolve(m === null ? null : Number(m[1]))
+      const tcp = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(err)
+      const tls = /listening on tls:\/\/127\.0\.0\.1:(\d+)/.exec(err)
+      resolve({ tcp: tcp === null ? null : Number(tcp[1]), tls: tls === null ? null : Number(tls[1]) })
     }
     child.stderr!.on('data', check)
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`dockward exited with ${code}:\n${err}`)) })
@@ -53,7 +69,8 @@ export async function startDockward (options: StartOptions): Promise<RunningDock
     pid: child.pid!,
     socketPath,
     dockerHost: `unix://${socketPath}`,
-    tcpPort,
+    tcpPort: ports.tcp,
+    tlsPort: ports.tls,
     stderr: () => err,
     stop: () => stopChild(child).finally(() => rmSync(dir, { recursive: true, force: true }))
   }
