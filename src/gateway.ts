@@ -227,6 +227,8 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
         if (protocol !== null) {
           release = limiter.openStream(identity)
           if (release === null) throw new RateLimitedError(identity.name)
+          // Whatever else happens, a stream slot ends with the client's connection.
+          socket.once('close', release)
         }
         // The body of an upgrade request (exec start's JSON: Detach, Tty, ConsoleSize) is read by
         // the relay after the decision, which rests on the route and query; the relay still sends

@@ -72,6 +72,7 @@ async function serve (argv: readonly string[]): Promise<void> {
   const stopWatching = policy.watch()
   process.on('SIGHUP', () => {
     policy.reload()
+    for (const a of authenticators.values()) a.reload?.()
     // Certificates and CAs: new connections get the new ones, open ones keep theirs.
     for (const l of listeners) {
       try {
@@ -122,7 +123,10 @@ function looksLikePath (ref: string): boolean {
 }
 
 function log (message: string): void {
-  process.stderr.write(`dockward: ${message}\n`)
+  // Messages quote what clients sent (token headers, certificate names): one message, one line.
+  // eslint-disable-next-line no-control-regex
+  const line = message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  process.stderr.write(`dockward: ${line}\n`)
 }
 
 async function main (argv: readonly string[]): Promise<void> {

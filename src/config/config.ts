@@ -155,8 +155,14 @@ function listener (entry: string | ListenEntryInput, i: number, authentication: 
     if (m === 'jwt' && authentication.jwt === undefined) throw new ConfigError(`${where}.authentication: jwt needs the authentication.jwt settings`)
     if (m === 'token' && (authentication.tokens ?? []).length === 0) throw new ConfigError(`${where}.authentication: token needs at least one entry in authentication.tokens`)
   }
+  if (address.kind === 'tcp' && address.tls?.clientCa !== undefined && !methods.includes('mtls')) {
+    throw new ConfigError(`${where}: tls.clientCa is set but mtls is not in authentication, so client certificates would be asked for and ignored`)
+  }
   if (identity !== null) {
     // A fixed identity is protected only by who can open the socket file.
+    if (address.kind === 'unix' && (address.mode & 0o007) !== 0) {
+      throw new ConfigError(`${where}.mode: a socket with a fixed identity must not be open to other users (mode ${address.mode.toString(8).padStart(4, '0')}); use 0660 or 0600 and a group`)
+    }
     if (address.kind !== 'unix') throw new ConfigError(`${where}.identity: a fixed identity is for unix sockets only, whose file mode and group decide who may connect`)
     if (methods.length > 0) throw new ConfigError(`${where}: identity and authentication exclude each other`)
     if (entry.anonymous === true) throw new ConfigError(`${where}: identity and anonymous exclude each other`)

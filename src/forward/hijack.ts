@@ -119,7 +119,16 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
   }
 
   function continueUpstream (upReq: http.ClientRequest, body: Buffer, unread: Buffer): void {
-    const onClientGone = (): void => { upReq.destroy() }
+    const clientGone = (): void => {
+      finish({ status: 0, kind: 'failed', bytesFromClient: 0, bytesToClient: 0, end: 'client-closed' })
+    }
+    // The client may have left while the request was admitted: its 'close' has already fired.
+    if (socket.destroyed) {
+      upReq.destroy()
+      clientGone()
+      return
+    }
+    const onClientGone = (): void => { upReq.destroy(); clientGone() }
     socket.once('close', onClientGone)
     let answered = false
 
@@ -133,6 +142,12 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
     upReq.on('upgrade', (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
       answered = true
       socket.removeListener('close', onClientGone)
+      if (socket.destroyed) {
+        // Nobody to relay to: end the engine's side of the stream instead of holding it open.
+        upSocket.destroy()
+        clientGone()
+        return
+      }
       if (u.protocol === null) {
         // The engine switched protocols on a route that never may: relaying would let the client
         // speak to the engine unchecked from here on.
@@ -318,7 +333,7 @@ function relayResponse (
       : socket.write(chunk)
     if (!ok) { upRes.pause(); socket.once('drain', () => upRes.resume()) }
   })
-  const onClientGone = (): void => { upRes.destroy() }
+  const onClientGone = (): void => { upRes.destroy(); done('client-closed') }
   socket.once('close', onClientGone)
   upRes.on('error', () => { socket.destroy(); done('error') })
   upRes.on('end', () => {

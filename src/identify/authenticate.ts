@@ -29,7 +29,20 @@ export async function identify (req: IncomingMessage, auth: ListenerAuth, onReje
       throw new AuthenticationError()
     }
   }
+  // A credential no method took (a Basic header, a token of a kind this listener does not
+  // accept) is a failed login, not an anonymous caller.
+  if (hasAuthorization(req)) {
+    onRejected('none', 'an Authorization header that no method of this listener accepts')
+    throw new AuthenticationError()
+  }
   if (auth.allowAnonymous) return anonymousIdentity
   onRejected('none', `no credential (tried: ${auth.authenticators.map((a) => a.method).join(', ') || 'nothing'})`)
   throw new AuthenticationError()
+}
+
+function hasAuthorization (req: IncomingMessage): boolean {
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.length === 13 && req.rawHeaders[i]!.toLowerCase() === 'authorization') return true
+  }
+  return false
 }

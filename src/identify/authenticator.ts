@@ -15,6 +15,8 @@ export type AuthOutcome =
 export interface Authenticator {
   readonly method: AuthMethod
   authenticate: (req: IncomingMessage) => AuthOutcome | Promise<AuthOutcome>
+  /** Re-reads key material now (SIGHUP). */
+  reload?: () => void
   close?: () => void
 }
 

@@ -1,5 +1,6 @@
 import { ConfigError } from '../core/errors.ts'
 import type { AuthOutcome, Authenticator } from './authenticator.ts'
+import { labelProblem } from './label.ts'
 import type { Identity } from './identity.ts'
 
 /**
@@ -78,9 +79,7 @@ export function parseIdentityFields (obj: Record<string, unknown>, where: string
 /** A name, tenant or group: what policies match on and the audit log prints, so nothing invisible. */
 function label (value: unknown, where: string): string {
   if (typeof value !== 'string' || value === '') throw new ConfigError(`${where}: expected a non-empty string`)
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(value) || value.trim() !== value) {
-    throw new ConfigError(`${where}: ${JSON.stringify(value)} has control characters or surrounding spaces`)
-  }
+  const problem = labelProblem(value)
+  if (problem !== null) throw new ConfigError(`${where}: ${JSON.stringify(value)} ${problem}`)
   return value
 }

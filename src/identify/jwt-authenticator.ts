@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { readFileSync, watch as watchFs } from 'node:fs'
+import { readFileSync, realpathSync, watch as watchFs } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import {
   createLocalJWKSet,
@@ -13,6 +13,7 @@ import {
 } from 'jose'
 import { ConfigError } from '../core/errors.ts'
 import { AMBIGUOUS, bearerToken, looksLikeJwt, type AuthOutcome, type Authenticator } from './authenticator.ts'
+import { labelProblem } from './label.ts'
 import { objectWithKeys } from './fixed-identity.ts'
 import type { Identity } from './identity.ts'
 
@@ -189,6 +190,9 @@ export function createJwtAuthenticator (input: JwtSettings): Authenticator {
       }
       return running
     },
+    reload () {
+      source.reload?.()
+    },
     close () {
       source.close()
       cache.clear()
@@ -234,6 +238,8 @@ interface KeySource {
   readonly label: string
   keys: () => JWTVerifyGetKey
   generation: () => number
+  /** Re-reads a JWKS file now (SIGHUP); a URL's set is refreshed by jose itself. */
+  reload?: () => void
   close: () => void
 }
 
@@ -285,9 +291,16 @@ function watchedJwksFile (file: string, report: (err: ConfigError) => void, chan
     timer.unref()
   }
   // persistent: false: watching alone must not keep a process alive (tests, one-shot commands).
-  const watcher = watchFs(dirname(file), { persistent: false }, schedule)
-  watcher.on('error', (err) => {
-    report(new ConfigError(`${label}: watching for changes failed (${err.message}); the keys loaded before stay in use`))
+  // The file's own directory, and the directory of what it links to: a symlinked JWKS (a
+  // Kubernetes Secret, a file kept beside the issuer's config) changes where the target lives.
+  const dirs = new Set([dirname(file)])
+  try { dirs.add(dirname(realpathSync(file))) } catch {}
+  const watchers = [...dirs].map((dir) => {
+    const watcher = watchFs(dir, { persistent: false }, schedule)
+    watcher.on('error', (err) => {
+      report(new ConfigError(`${label}: watching for changes failed (${err.message}); the keys loaded before stay in use`))
+    })
+    return watcher
   })
   return {
     label,
@@ -297,8 +310,9 @@ function watchedJwksFile (file: string, report: (err: ConfigError) => void, chan
     close: () => {
       if (timer !== null) clearTimeout(timer)
       timer = null
-      watcher.close()
-    }
+      for (const w of watchers) w.close()
+    },
+    reload: () => { retried = false; check() }
   }
 }
 
@@ -359,18 +373,15 @@ function identityFrom (payload: JWTPayload, claims: JwtClaimNames): Identity | s
 
 function claimLabel (payload: JWTPayload, claim: string, role: string): { ok: true, value: string } | { ok: false, problem: string } {
   const value = lookupClaim(payload, claim)
-  const problem = value === undefined ? 'is missing' : labelProblem(value)
+  const problem = value === undefined ? 'is missing' : claimLabelProblem(value)
   return problem === null ? { ok: true, value: value as string } : { ok: false, problem: `claim ${JSON.stringify(claim)} (${role}) ${problem}` }
 }
 
 // Same rule as configured names: what policies match on and the audit log prints, nothing invisible.
-function labelProblem (value: unknown): string | null {
+function claimLabelProblem (value: unknown): string | null {
   if (typeof value !== 'string') return `is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not a string`
-  if (value === '') return 'is empty'
   if (value.length > 1024) return 'is longer than 1024 characters'
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(value) || value.trim() !== value) return 'has control characters or surrounding spaces'
-  return null
+  return labelProblem(value)
 }
 
 function claimGroups (value: unknown): readonly string[] | string {
@@ -379,7 +390,7 @@ function claimGroups (value: unknown): readonly string[] | string {
   if (!Array.isArray(list)) return `is a ${typeof value}, not an array of strings or a space-separated string`
   const groups: string[] = []
   for (const [i, g] of list.entries()) {
-    const problem = labelProblem(g)
+    const problem = claimLabelProblem(g)
     if (problem !== null) return `[${i}] ${problem}`
     if (!groups.includes(g as string)) groups.push(g as string)
   }
@@ -487,6 +498,11 @@ function parseJwksUrl (value: unknown, where: string): string {
     throw new ConfigError(`${where}: expected an http(s) URL`)
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${where}: expected an http(s) URL, not ${url.protocol}`)
+  // Whoever answers this URL decides which tokens are valid: plain HTTP only on this machine.
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  if (url.protocol === 'http:' && !(host === 'localhost' || host === '::1' || /^127\./.test(host))) {
+    throw new ConfigError(`${where}: a JWKS URL off this machine must be https (anyone on the path could serve keys)`)
+  }
   // fetch() refuses URLs with credentials; say so now rather than on the first request.
   if (url.username !== '' || url.password !== '') throw new ConfigError(`${where}: credentials in the URL are not supported`)
   return url.href

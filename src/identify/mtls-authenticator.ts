@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { TLSSocket, type PeerCertificate } from 'node:tls'
 import { ConfigError } from '../core/errors.ts'
 import type { AuthOutcome, Authenticator } from './authenticator.ts'
+import { labelProblem } from './label.ts'
 import { objectWithKeys, parseIdentityFields } from './fixed-identity.ts'
 import type { Identity } from './identity.ts'
 
@@ -61,7 +62,7 @@ export function parseMtlsSettings (raw: unknown, where: string): MtlsSettings {
     }
     for (const [key, value] of Object.entries(map)) {
       const at = `${where}.identities.${key}`
-      if (!isLabel(key)) throw new ConfigError(`${where}.identities: ${JSON.stringify(key)} has control characters or surrounding spaces`)
+      if (!isLabel(key)) throw new ConfigError(`${where}.identities: ${JSON.stringify(key)} has control characters, format or invisible characters, or surrounding spaces`)
       const entry = objectWithKeys(value ?? {}, at, ['tenant', 'groups'])
       // The key is the name; the shared checks (no control characters, no duplicate groups) apply to it too.
       const fields = parseIdentityFields({ ...entry, name: key }, at)
@@ -148,7 +149,7 @@ function certificateName (cert: PeerCertificate, field: MtlsNameField): string |
   }
   const name = values[0]
   if (name === undefined) return { problem: `has no ${field === 'cn' ? 'CN' : `${SAN_TYPE[field]} subjectAltName`}` }
-  if (!isLabel(name)) return { problem: `name ${JSON.stringify(name)} has control characters or surrounding spaces` }
+  if (!isLabel(name)) return { problem: `name ${JSON.stringify(name)} has control characters, format or invisible characters, or surrounding spaces` }
   return name
 }
 
@@ -192,8 +193,7 @@ function asList (value: string | string[] | undefined): string[] {
 
 // What policies match on and logs print: nothing invisible, no padding.
 function isLabel (value: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  return value !== '' && value.trim() === value && !/[\u0000-\u001f\u007f]/.test(value)
+  return labelProblem(value) === null
 }
 
 // For log lines: the subject, with nothing that could forge a line.

@@ -63,8 +63,8 @@ function optional (value: unknown, where: string, integer: boolean): number | nu
  * @example identityKey({ name: 'ci', tenant: 'team-a', groups: [], method: 'token' }) // 'token:ci:team-a'
  */
 export function identityKey (identity: Identity): string {
-  const tenant = identity.tenant === null ? '' : encodeURIComponent(identity.tenant)
-  return `${identity.method}:${encodeURIComponent(identity.name)}:${tenant}`
+  // JSON, not encodeURIComponent: that throws on a lone surrogate, and no two triples collide.
+  return JSON.stringify([identity.method, identity.name, identity.tenant])
 }
 
 /**

@@ -74,9 +74,13 @@ test('listener authentication: methods need their settings, anonymous defaults, 
     [{ listen: [{ url: 'tcp://127.0.0.1:2375', authentication: ['mtls'] }], authentication: { tokens } }, /mtls needs a tls:\/\/ listener with tls\.clientCa/],
     [{ listen: [{ url: 'tcp://127.0.0.1:2375', identity: { name: 'x', tenant: null, groups: [], method: 'socket' } }] }, /fixed identity is for unix sockets only/],
     // Off loopback: TLS plus a required method, or the loud flag.
-    [{ listen: [{ url: 'tls://0.0.0.0:2376', tls }] }, /does not require authentication over TLS/],
-    [{ listen: [{ url: 'tls://0.0.0.0:2376', tls, authentication: ['token'], anonymous: true }], authentication: { tokens } }, /does not require authentication over TLS/],
-    [{ listen: [{ url: 'tcp://0.0.0.0:2375', authentication: ['token'] }], authentication: { tokens } }, /does not require authentication over TLS/]
+    [{ listen: [{ url: 'tls://0.0.0.0:2376', tls: { cert: '/c.pem', key: '/k.pem' } }] }, /does not require authentication over TLS/],
+    [{ listen: [{ url: 'tls://0.0.0.0:2376', tls: { cert: '/c.pem', key: '/k.pem' }, authentication: ['token'], anonymous: true }], authentication: { tokens } }, /does not require authentication over TLS/],
+    [{ listen: [{ url: 'tcp://0.0.0.0:2375', authentication: ['token'] }], authentication: { tokens } }, /does not require authentication over TLS/],
+    // Client certificates asked for and then ignored.
+    [{ listen: [{ url: 'tls://127.0.0.1:2376', tls, authentication: ['token'] }], authentication: { tokens } }, /tls\.clientCa is set but mtls is not in authentication/],
+    // A fixed identity handed to every local user.
+    [{ listen: [{ url: 'unix:///run/x.sock', mode: '0666', identity: { name: 'x', tenant: null, groups: [], method: 'socket' } }] }, /must not be open to other users/]
   ]
   for (const [input, message] of bad) assert.throws(() => resolveConfig(input, {}, {}), (err: unknown) => err instanceof ConfigError && message.test(err.message), String(message))
 })

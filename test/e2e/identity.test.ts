@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import https from 'node:https'
+import net from 'node:net'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -198,7 +199,9 @@ policy: ${join(dir, 'policy.yaml')}
         ['HS256 signed with the public key', { authorization: `Bearer ${hs256}` }],
         ['an unknown kid', { authorization: `Bearer ${await sign({ sub: 'x', tenant: 't', groups: [] }, { kid: 'k2' })}` }],
         ['a tampered payload', { authorization: `Bearer ${h!}.${b64({ sub: 'admin', tenant: 't', groups: ['ops'], iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 600 })}.${s!}` }],
-        ['a static token one character off', { authorization: `Bearer ${STATIC_TOKEN.slice(0, -1)}2` }]
+        ['a static token one character off', { authorization: `Bearer ${STATIC_TOKEN.slice(0, -1)}2` }],
+        ['a crit header that tries to forge a log line', { authorization: `Bearer ${b64({ alg: 'RS256', kid: 'k1', crit: ['a\nforged: line'] })}.${b64({ sub: 'x' })}.AAAA` }],
+        ['Basic credentials, which no method takes', { authorization: 'Basic YWxpY2U6cHc=' }]
       ]
       for (const [label, options] of cases) {
         const name = uniqueName('dw-unauth')
@@ -207,8 +210,9 @@ policy: ${join(dir, 'policy.yaml')}
         assert.deepEqual(JSON.parse(r.body), { message: 'authentication required' }, label)
         assert.equal((await engineRequest(eng, 'GET', `/containers/${name}/json`)).status, 404, `${label}: the engine created the container`)
       }
-      // The reasons went to dockward's log, not to the client.
+      // The reasons went to dockward's log, not to the client, one line per message.
       assert.match(dw.stderr(), /authentication failed on tls:\/\/127\.0\.0\.1:0 \(jwt\): /)
+      for (const line of dw.stderr().split('\n').filter((l) => l !== '')) assert.match(line, /^dockward: /, `a log line was forged: ${line}`)
       // The same request with a good certificate goes through.
       const ok = uniqueName('dw-auth-ok')
       created.push(ok)
@@ -253,6 +257,17 @@ policy: ${join(dir, 'policy.yaml')}
         const one = await first
         assert.match(one, /^HTTP\/1\.1 101 /)
         assert.match(one, /tick/)
+        // Clients that leave before the engine answers must not keep their slot.
+        // Leaving at various moments: before the request is read, while it is admitted (the
+        // container is looked up in the engine), while the engine answers.
+        for (const ms of [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30]) {
+          await new Promise<void>((resolve) => {
+            const s = net.connect(dw.socketPath, () => { s.write(attach); setTimeout(() => { s.destroy(); resolve() }, ms) })
+          })
+        }
+        await new Promise((r) => setTimeout(r, 500))
+        const again = await rawExchange(dw.socketPath, attach, 1000, 1500)
+        assert.match(again, /^HTTP\/1\.1 101 /, 'an aborted attach kept its stream slot')
       } finally {
         await engineRequest(eng, 'DELETE', `/containers/${name}?force=1`)
         await dw.stop()

@@ -136,7 +136,8 @@ test('mtls settings: defaults, and every problem names its key', () => {
     [{ identities: { alice: { tenant: 'a', group: ['x'] } } }, /^identity\.mtls\.identities\.alice\.group: unknown setting \(tenant, groups\)$/],
     [{ identities: { alice: { groups: 'dev' } } }, /^identity\.mtls\.identities\.alice\.groups: expected a list/],
     [{ identities: { alice: { groups: ['a', 'a'] } } }, /"a" is listed twice/],
-    [{ identities: { ' alice': {} } }, /^identity\.mtls\.identities: " alice" has control characters or surrounding spaces$/]
+    [{ identities: { ' alice': {} } }, /^identity\.mtls\.identities: " alice" has control characters, format or invisible characters, or surrounding spaces$/],
+    [{ identities: { 'ad\u202emin': {} } }, /^identity\.mtls\.identities: "ad\u202emin" has control characters/]
   ]
   for (const [raw, message] of cases) {
     assert.throws(() => parseMtlsSettings(raw, 'identity.mtls'), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(raw))

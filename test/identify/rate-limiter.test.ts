@@ -88,7 +88,9 @@ test('identities have their own buckets, keyed by method, name and tenant', () =
   }
   // A ':' in a name cannot land two identities in one bucket.
   assert.notEqual(identityKey(who('a:b', 'c')), identityKey(who('a', 'b:c')))
-  assert.equal(identityKey(who('ci', 'team-a')), 'token:ci:team-a')
+  assert.equal(identityKey(who('ci', 'team-a')), '["token","ci","team-a"]')
+  // A lone surrogate (from a signed token) must not throw.
+  assert.doesNotThrow(() => identityKey(who('\ud800')))
   assert.equal(admitted(limiter, who('a:b', 'c'), 5), 2)
   assert.equal(admitted(limiter, who('a', 'b:c'), 5), 2)
 })
