@@ -67,8 +67,8 @@ export async function pinnedCreateBody (operation: string, body: JsonValue | und
       const pinned: JsonValue[] = []
       for (const entry of value) {
         if (typeof entry !== 'string') { pinned.push(entry); continue }
-        // `name[:ro|:rw]`: moby parses the mode after the last colon.
-        const colon = entry.lastIndexOf(':')
+        // `name[:ro|:rw]`: moby's parseVolumesFrom splits at the first colon, as the facts do.
+        const colon = entry.indexOf(':')
         const [name, mode] = colon === -1 ? [entry, ''] : [entry.slice(0, colon), entry.slice(colon)]
         const id = await resolve(name, lookup)
         pinned.push(id === null ? entry : `${id}${mode}`)
