@@ -4,24 +4,15 @@ import { extractFacts, MAX_LOOKUPS, offlineLookup, type ContainerSnapshot, type 
 import { requestLookup } from '../../src/inspect/facts/engine-lookup.ts'
 import { MAX_JOIN_DEPTH } from '../../src/inspect/facts/container-reach.ts'
 import { parseGoQuery } from '../../src/inspect/go-query.ts'
-import { JsonNumber, type JsonArray, type JsonObject, type JsonValue } from '../../src/inspect/json-value.ts'
+import type { JsonArray, JsonObject } from '../../src/inspect/json-value.ts'
 import type { RequestFacts } from '../../src/inspect/request-facts.ts'
+import { jsonTree } from '../support/json-tree.ts'
 import { BadRequestBodyError } from '../../src/core/errors.ts'
 import { loadPolicy } from '../../src/decide/policy-loader.ts'
 import { anonymousIdentity } from '../../src/identify/identity.ts'
 import { routeTable } from '../../src/route/route-table.ts'
 
-/** A canonical tree from plain data: numbers become JsonNumber, objects get a null prototype. */
-function j (v: unknown): JsonValue {
-  if (typeof v === 'number') return new JsonNumber(String(v))
-  if (Array.isArray(v)) return v.map(j)
-  if (v !== null && typeof v === 'object') {
-    const out = Object.create(null) as Record<string, JsonValue>
-    for (const [k, x] of Object.entries(v)) out[k] = j(x)
-    return out
-  }
-  return v as JsonValue
-}
+const j = jsonTree
 
 // What `GET /containers/{id}/json` shows for a plain `docker run -d busybox` on a cgroup v1 host
 // (engine 27): the engine fills in its defaults, host cgroupns and the masked paths among them.

@@ -2,21 +2,11 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { extractFacts, offlineLookup, type EngineLookup } from '../../src/inspect/request-facts-extract.ts'
 import { parseGoQuery } from '../../src/inspect/go-query.ts'
-import { JsonNumber, type JsonValue } from '../../src/inspect/json-value.ts'
 import type { RequestFacts } from '../../src/inspect/request-facts.ts'
+import { jsonTree } from '../support/json-tree.ts'
 import { BadRequestBodyError, BadRequestTargetError } from '../../src/core/errors.ts'
 
-/** A canonical tree from plain data: numbers become JsonNumber, objects get a null prototype. */
-function j (v: unknown): JsonValue {
-  if (typeof v === 'number') return new JsonNumber(String(v))
-  if (Array.isArray(v)) return v.map(j)
-  if (v !== null && typeof v === 'object') {
-    const out = Object.create(null) as Record<string, JsonValue>
-    for (const [k, x] of Object.entries(v)) out[k] = j(x)
-    return out
-  }
-  return v as JsonValue
-}
+const j = jsonTree
 
 async function facts (operation: string, body: unknown, opts: { query?: string, version?: string | null, lookup?: EngineLookup, params?: Record<string, string> } = {}): Promise<RequestFacts> {
   return await extractFacts({
