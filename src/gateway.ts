@@ -27,6 +27,12 @@ import { createPrefaceReader } from './route/connection-preface.ts'
 import { parseRequestTarget, type RequestTarget } from './route/request-target.ts'
 import { createRouteMatcher, type RouteMatch, type RouteMatcher } from './route/route-matcher.ts'
 import { routeTable } from './route/route-table.ts'
+import { createOwnerCache, ownerLookup } from './tenancy/owner-lookup.ts'
+import { scopeOf } from './tenancy/tenant-scope.ts'
+import { planTenantRequest, type TenantPlan } from './tenancy/tenant-request.ts'
+import type { ResponseFilter } from './forward/response-filter.ts'
+import { canonicalQueryString } from './inspect/go-query.ts'
+import { queryNamesOf } from './inspect/canonical-body.ts'
 
 /** One request as the later stages see it: what it names, on which API version. */
 export interface ParsedRequest {
@@ -73,7 +79,12 @@ interface Admitted {
   readonly body: Buffer | undefined
   readonly bodyKind: BodyKind
   readonly canonicalBody: PolicyInput['body']
+  /** A change to the engine's answer (multi-tenancy), and what to do when it is known. */
+  readonly response: ResponseFilter | undefined
+  readonly settled: ((status: number) => void) | undefined
 }
+
+const NO_PLAN: TenantPlan = Object.freeze({})
 
 export function createGateway ({ config, policy, limiter, log }: GatewayOptions): Gateway {
   const upstream = createUpstream(config.upstream)
@@ -81,6 +92,9 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
   const matchRoute = createRouteMatcher(routeTable)
   const legacyHijack = new WeakSet<Duplex>()
   const limits = config.limits
+  const tenancy = config.tenancy
+  // Owners by full id, for every request and event stream (ids and labels never change).
+  const ownerCache = createOwnerCache()
 
   // Responses still being written on each connection. Node hands a socket over on 'upgrade' even
   // while earlier pipelined responses are in flight; the upgrade waits for them.
@@ -106,6 +120,15 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
       params: route.params,
       body: kind === 'json' && raw !== undefined && raw.length > 0 ? raw : undefined
     }, lookup)
+    // Tenancy before the policy: an object of another tenant is "no such …" whatever the rules say.
+    let plan = NO_PLAN
+    const scope = tenancy === null ? null : scopeOf(identity, tenancy)
+    if (tenancy !== null && scope !== null && scope.kind === 'tenant') {
+      plan = await planTenantRequest(
+        { operation: route.operation, params: route.params, query: inspected.query, body: inspected.body, facts: inspected.facts },
+        { tenant: scope.tenant, label: tenancy.label, engine, cache: ownerCache, owners: ownerLookup(lookup, engine, ownerCache, tenancy.label) }
+      )
+    }
     const input: PolicyInput = {
       identity,
       operation: route.operation,
@@ -124,20 +147,23 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
       const hit = decision.trail.find((h) => h.action === 'deny')
       log(`audit-only: would deny ${route.operation} ${parsed.method} ${target.path} (${hit?.ruleId ?? decision.ruleId}: ${hit?.reason ?? decision.reason})`)
     }
+    await plan.prepare?.()
     // Containers the decision looked at go to the engine by full id, so a rename in between
-    // cannot swap in another container.
-    const pinnedId = await pinnedPathId(route.operation, route.params, lookup)
+    // cannot swap in another container (or, on a multi-tenant engine, another tenant's object).
+    const pinnedId = plan.pathId ?? await pinnedPathId(route.operation, route.params, lookup)
     const basePath = pinnedId === null
       ? parsed.rawPath
       : `${target.version === null ? '' : `/v${target.version}`}${route.route.template.replace('{id}', pinnedId)}`
-    const path = inspected.canonicalQuery === '' ? basePath : `${basePath}?${inspected.canonicalQuery}`
-    let bodyBytes = inspected.bodyBytes
-    const pinnedBody = await pinnedCreateBody(route.operation, inspected.body, lookup)
-    if (pinnedBody !== inspected.body && pinnedBody !== undefined) bodyBytes = Buffer.from(serializeJson(pinnedBody), 'utf8')
+    const query = plan.query === undefined ? inspected.canonicalQuery : canonicalQueryString(plan.query, queryNamesOf(route.operation)).query
+    const path = query === '' ? basePath : `${basePath}?${query}`
+    const planned = plan.body ?? inspected.body
+    let bodyBytes = plan.body === undefined ? inspected.bodyBytes : Buffer.from(serializeJson(plan.body), 'utf8')
+    const pinnedBody = await pinnedCreateBody(route.operation, planned, lookup)
+    if (pinnedBody !== planned && pinnedBody !== undefined) bodyBytes = Buffer.from(serializeJson(pinnedBody), 'utf8')
     let body: Buffer | undefined
     if (kind === 'json') body = bodyBytes ?? EMPTY
     else if (kind === 'none' && raw !== undefined) body = EMPTY
-    return { path, body, bodyKind: kind, canonicalBody: inspected.body }
+    return { path, body, bodyKind: kind, canonicalBody: inspected.body, response: plan.response, settled: plan.settled }
   }
 
   function sinkFor (listener: string, auth: ListenerAuth): RequestSink {
@@ -183,11 +209,15 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
               throw new UnsupportedUpgradeError('an attached exec start needs "Connection: Upgrade" and "Upgrade: tcp", or must be the first request on its connection')
             }
           }
-          const plan: ForwardPlan = admitted.body === undefined
-            ? { path: admitted.path, framing }
-            : { path: admitted.path, framing, body: { bytes: admitted.body, contentType: admitted.bodyKind === 'json' ? JSON_TYPE : null } }
+          const plan: ForwardPlan = {
+            path: admitted.path,
+            framing,
+            ...(admitted.body === undefined ? {} : { body: { bytes: admitted.body, contentType: admitted.bodyKind === 'json' ? JSON_TYPE : null } }),
+            ...(admitted.response === undefined ? {} : { response: admitted.response })
+          }
+          const settled = admitted.settled
           // http.request validates headers again; a throw here is answered, never a crash.
-          forwardRequest(req, res, upstream, plan, noop)
+          forwardRequest(req, res, upstream, plan, settled === undefined ? noop : (outcome) => settled(outcome.status))
         })
       }).catch((err: unknown) => fail(res, err))
     }

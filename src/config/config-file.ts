@@ -8,6 +8,7 @@ import { parseMtlsSettings } from '../identify/mtls-authenticator.ts'
 import { parseRateLimitSettings } from '../identify/rate-limiter.ts'
 import { parseTokenSettings } from '../identify/static-token.ts'
 import { parseTlsSettings } from '../listen/tls-settings.ts'
+import { parseTenancySettings } from '../tenancy/tenancy-settings.ts'
 import { LISTENER_METHODS, type AuthenticationInput, type ConfigInput, type Limits, type ListenEntryInput, type ListenerMethod } from './config.ts'
 
 /**
@@ -125,6 +126,9 @@ export function parseConfigText (text: string, file: string): ConfigInput {
       case 'rateLimits':
         out.rateLimits = section(value, key, parseRateLimitSettings)
         break
+      case 'tenancy':
+        out.tenancy = section(value, key, parseTenancySettings)
+        break
       case 'dangerouslyAllowUnauthenticatedTcp':
         if (!isScalar(value) || typeof value.value !== 'boolean') fail(value, key, 'expected true or false')
         out.dangerouslyAllowUnauthenticatedTcp = (value as { value: boolean }).value
@@ -145,7 +149,7 @@ export function parseConfigText (text: string, file: string): ConfigInput {
         break
       }
       default:
-        fail(pair.key as Node, key, 'unknown setting (listen, upstream, policy, authentication, rateLimits, dangerouslyAllowUnauthenticatedTcp, limits)')
+        fail(pair.key as Node, key, 'unknown setting (listen, upstream, policy, authentication, rateLimits, tenancy, dangerouslyAllowUnauthenticatedTcp, limits)')
     }
   }
   return out

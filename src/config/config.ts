@@ -6,6 +6,7 @@ import { UNLIMITED, type RateLimitSettings } from '../identify/rate-limiter.ts'
 import type { TokenEntry } from '../identify/static-token.ts'
 import { isLoopback, parseListenUrl, type ListenAddress, type ListenSettings } from '../listen/listen-address.ts'
 import { parseUpstreamUrl, type UpstreamAddress } from '../forward/upstream.ts'
+import type { TenancySettings } from '../tenancy/tenancy-settings.ts'
 
 /** Authentication methods a listener can require, in the order it tries them. */
 export type ListenerMethod = 'mtls' | 'jwt' | 'token'
@@ -49,6 +50,8 @@ export interface ConfigInput {
   /** A shipped policy name (`default`, `read-only`, `admin`) or a policy file path. */
   policy?: string
   limits?: Partial<Limits>
+  /** Many tenants on one engine (see src/tenancy/). */
+  tenancy?: TenancySettings
 }
 
 /** Server limits. Times in milliseconds. Streams themselves never time out. */
@@ -74,6 +77,8 @@ export interface Config {
   readonly dangerouslyAllowUnauthenticatedTcp: boolean
   readonly policy: string
   readonly limits: Readonly<Limits>
+  /** Null: one tenant, the engine as it is. */
+  readonly tenancy: TenancySettings | null
 }
 
 export const DEFAULT_LISTEN = 'tcp://127.0.0.1:2375'
@@ -134,7 +139,8 @@ export function resolveConfig (file: ConfigInput, flags: ConfigInput, env: NodeJ
     upstream,
     dangerouslyAllowUnauthenticatedTcp: dangerous,
     policy,
-    limits: Object.freeze(limits)
+    limits: Object.freeze(limits),
+    tenancy: file.tenancy ?? null
   })
 }
 

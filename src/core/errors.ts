@@ -12,11 +12,15 @@ export const statusByCode = {
   DW_ERR_INVALID_API_VERSION: 400,
   DW_ERR_BAD_FRAMING: 400,
   DW_ERR_BAD_REQUEST_BODY: 400,
+  DW_ERR_NO_SUCH_REFERENCE: 400,
   DW_ERR_UNAUTHENTICATED: 401,
   DW_ERR_CROSS_SITE_REQUEST: 403,
   DW_ERR_POLICY_DENIED: 403,
+  DW_ERR_TENANCY_DENIED: 403,
   DW_ERR_UNSUPPORTED_UPGRADE: 400,
   DW_ERR_ROUTE_NOT_FOUND: 404,
+  DW_ERR_NO_SUCH_OBJECT: 404,
+  DW_ERR_NAME_IN_USE: 409,
   DW_ERR_HEADERS_TIMEOUT: 408,
   DW_ERR_LENGTH_REQUIRED: 411,
   DW_ERR_BODY_TOO_LARGE: 413,
@@ -52,6 +56,50 @@ export class GatewayError extends Error {
 /** Bytes the HTTP/1.1 parser refused. */
 export class MalformedRequestError extends GatewayError {
   constructor (detail: string) { super('DW_ERR_MALFORMED_REQUEST', `malformed HTTP request (${detail})`) }
+}
+
+/** Kinds of engine object a tenant can own. */
+export type ObjectKind = 'container' | 'volume' | 'network' | 'image' | 'exec'
+
+/**
+ * An object the caller's tenant does not own, answered in the engine's own words for a missing one
+ * (moby errdefs), so a tenant cannot tell another tenant's object from none at all.
+ */
+export class ObjectNotFoundError extends GatewayError {
+  readonly kind: ObjectKind
+  constructor (kind: ObjectKind, ref: string) {
+    super('DW_ERR_NO_SUCH_OBJECT', notFoundMessage(kind, ref))
+    this.kind = kind
+  }
+}
+
+/**
+ * A create body names a container the tenant does not own (`VolumesFrom`, `container:` modes,
+ * links): the engine answers a missing one with 400 and this message, and the docker CLI would
+ * take a 404 for a missing image and try to pull it.
+ */
+export class ReferenceNotFoundError extends GatewayError {
+  constructor (kind: ObjectKind, ref: string) { super('DW_ERR_NO_SUCH_REFERENCE', notFoundMessage(kind, ref)) }
+}
+
+function notFoundMessage (kind: ObjectKind, ref: string): string {
+  switch (kind) {
+    case 'container': return `No such container: ${ref}`
+    case 'volume': return `get ${ref}: no such volume`
+    case 'network': return `network ${ref} not found`
+    case 'image': return `No such image: ${ref}`
+    case 'exec': return `No such exec instance: ${ref}`
+  }
+}
+
+/** A multi-tenant rule refused the request: an operation tenants may not use, a forged owner label, a shared object. */
+export class TenancyDeniedError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_TENANCY_DENIED', message) }
+}
+
+/** A name (volume, image reference) another tenant holds; the answer names nothing of theirs. */
+export class NameInUseError extends GatewayError {
+  constructor (message: string) { super('DW_ERR_NAME_IN_USE', message) }
 }
 
 /** The request headers did not arrive within the header timeout. */

@@ -1,6 +1,6 @@
 import http from 'node:http'
 import { UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.ts'
-import { parseGoJson } from '../inspect/go-json.ts'
+import { parseGoJson, serializeJson } from '../inspect/go-json.ts'
 import { isJsonObject, type JsonArray, type JsonObject, type JsonValue } from '../inspect/json-value.ts'
 import type { Upstream } from './upstream.ts'
 
@@ -8,6 +8,7 @@ import type { Upstream } from './upstream.ts'
 export interface EngineVolume {
   readonly driver: string
   readonly options: Readonly<Record<string, string>>
+  readonly labels: Readonly<Record<string, string>>
 }
 
 /** An existing container's host configuration and mounts, as the engine reports them. */
@@ -16,6 +17,14 @@ export interface EngineContainer {
   readonly name: string
   readonly hostConfig: JsonObject
   readonly mounts: JsonArray
+  /** `.Config.Labels`: the owner label among them on a multi-tenant engine. */
+  readonly labels: Readonly<Record<string, string>>
+}
+
+/** A network or image as the engine reports it: its full id and labels. */
+export interface EngineObject {
+  readonly id: string
+  readonly labels: Readonly<Record<string, string>>
 }
 
 /** Questions dockward asks the engine itself while inspecting a request. */
@@ -26,10 +35,20 @@ export interface EngineQuery {
   container: (idOrName: string) => Promise<EngineContainer | null>
   /** The container an exec runs in, or null when there is no such exec. */
   exec: (id: string) => Promise<{ containerId: string } | null>
+  /** The network by id, id prefix or name, or null. */
+  network: (idOrName: string) => Promise<EngineObject | null>
+  /** The image by reference or id, or null. */
+  image: (ref: string) => Promise<EngineObject | null>
+  /** The JSON answer of a GET that must succeed (lists: `/containers/json?…`); anything but 200 throws. */
+  list: (path: string) => Promise<unknown>
+  /** Creates a volume (`POST /volumes/create`) and returns it as the engine answered: an existing volume of that name is returned as is. */
+  createVolume: (spec: JsonObject) => Promise<EngineVolume & { readonly name: string }>
 }
 
 const LOOKUP_TIMEOUT_MS = 10_000
 const MAX_ANSWER_BYTES = 1024 * 1024
+// A list of thousands of containers with their labels runs to megabytes.
+const MAX_LIST_BYTES = 64 * 1024 * 1024
 
 /**
  * Asks the engine over the pooled upstream connections. Any answer other than 200 or 404, a
@@ -43,12 +62,8 @@ export function createEngineQuery (upstream: Upstream): EngineQuery {
     async volume (name) {
       const answer = await getJson(upstream, `/volumes/${encodeURIComponent(name)}`)
       if (answer === null) return null
-      const v = answer as { Driver?: unknown, Options?: unknown }
-      const options: Record<string, string> = Object.create(null) as Record<string, string>
-      if (typeof v.Options === 'object' && v.Options !== null) {
-        for (const [k, val] of Object.entries(v.Options)) if (typeof val === 'string') options[k] = val
-      }
-      return { driver: typeof v.Driver === 'string' ? v.Driver : '', options }
+      const v = answer as { Driver?: unknown, Options?: unknown, Labels?: unknown }
+      return { driver: typeof v.Driver === 'string' ? v.Driver : '', options: stringMap(v.Options), labels: stringMap(v.Labels) }
     },
     async container (idOrName) {
       const raw = await getBytes(upstream, `/containers/${encodeURIComponent(idOrName)}/json`)
@@ -61,7 +76,8 @@ export function createEngineQuery (upstream: Upstream): EngineQuery {
         id: typeof c['Id'] === 'string' ? c['Id'] : idOrName,
         name: typeof c['Name'] === 'string' ? c['Name'].replace(/^\//, '') : idOrName,
         hostConfig: isJsonObject(hostConfig) ? hostConfig : Object.create(null) as JsonObject,
-        mounts: Array.isArray(mounts) ? mounts as JsonArray : []
+        mounts: Array.isArray(mounts) ? mounts as JsonArray : [],
+        labels: stringMap((c['Config'] as { Labels?: unknown } | undefined)?.Labels)
       }
     },
     async exec (id) {
@@ -70,8 +86,56 @@ export function createEngineQuery (upstream: Upstream): EngineQuery {
       const containerId = parseEngineJson(raw, 'exec')['ContainerID']
       if (typeof containerId !== 'string' || containerId === '') throw new UpstreamProtocolError('the engine reported an exec without a container')
       return { containerId }
+    },
+    async network (idOrName) {
+      const answer = await getJson(upstream, `/networks/${encodeURIComponent(idOrName)}`) as { Id?: unknown, Labels?: unknown } | null
+      if (answer === null) return null
+      if (typeof answer.Id !== 'string') throw new UpstreamProtocolError('the engine reported a network without an id')
+      return { id: answer.Id, labels: stringMap(answer.Labels) }
+    },
+    async image (ref) {
+      // The engine resolves a reference with or without tag, a digest, an id or an id prefix.
+      const answer = await getJson(upstream, `/images/${encodeURIComponent(ref)}/json`) as { Id?: unknown, Config?: { Labels?: unknown } | null } | null
+      if (answer === null) return null
+      if (typeof answer.Id !== 'string') throw new UpstreamProtocolError('the engine reported an image without an id')
+      return { id: answer.Id, labels: stringMap(answer.Config?.Labels) }
+    },
+    async list (path) {
+      const answer = await request(upstream, 'GET', path, undefined, MAX_LIST_BYTES)
+      if (answer.status !== 200) throw new UpstreamProtocolError(`dockward could not list ${path} in the engine (status ${answer.status})`)
+      try {
+        return JSON.parse(answer.body.toString('utf8'))
+      } catch {
+        throw new UpstreamProtocolError(`the engine's answer to GET ${path} is not JSON`)
+      }
+    },
+    async createVolume (spec) {
+      const raw = await request(upstream, 'POST', '/volumes/create', Buffer.from(serializeJson(spec), 'utf8'))
+      if (raw.status !== 201 && raw.status !== 200) throw new EngineRefusedError(raw.status, raw.body)
+      const v = parseEngineJson(raw.body, 'volume')
+      return { name: typeof v['Name'] === 'string' ? v['Name'] : '', driver: typeof v['Driver'] === 'string' ? v['Driver'] : '', options: stringMap(v['Options']), labels: stringMap(v['Labels']) }
     }
   }
+}
+
+/** The engine refused a request dockward made on a client's behalf; its status and message are relayed. */
+export class EngineRefusedError extends Error {
+  readonly status: number
+  readonly body: Buffer
+  constructor (status: number, body: Buffer) {
+    super(`the engine answered ${status}`)
+    this.status = status
+    this.body = body
+  }
+}
+
+/** A JSON object of strings (labels, driver options), with anything else dropped; never a prototype. */
+function stringMap (value: unknown): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v
+  }
+  return out
 }
 
 function parseEngineJson (raw: Buffer, what: string): JsonObject {
@@ -96,29 +160,31 @@ async function getJson (upstream: Upstream, path: string): Promise<unknown> {
 }
 
 /** The body of a 200 answer, null for 404; anything else throws. */
-function getBytes (upstream: Upstream, path: string): Promise<Buffer | null> {
+async function getBytes (upstream: Upstream, path: string): Promise<Buffer | null> {
+  const answer = await request(upstream, 'GET', path)
+  if (answer.status === 404) return null
+  if (answer.status !== 200) throw new UpstreamProtocolError(`dockward could not look up ${path} in the engine (status ${answer.status})`)
+  return answer.body
+}
+
+/** One request of dockward's own to the engine, answer capped and timed. */
+function request (upstream: Upstream, method: string, path: string, body?: Buffer, cap = MAX_ANSWER_BYTES): Promise<{ status: number, body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...upstream.connect, agent: upstream.agent, method: 'GET', path, timeout: LOOKUP_TIMEOUT_MS })
-    req.on('timeout', () => req.destroy(new Error(`no answer to GET ${path} within ${LOOKUP_TIMEOUT_MS} ms`)))
+    const headers = body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': String(body.length) }
+    const req = http.request({ ...upstream.connect, agent: upstream.agent, method, path, headers, timeout: LOOKUP_TIMEOUT_MS })
+    req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${path} within ${LOOKUP_TIMEOUT_MS} ms`)))
     req.on('error', (err) => reject(new UpstreamUnavailableError(upstream.address.url, err)))
     req.on('response', (res) => {
       const chunks: Buffer[] = []
       let size = 0
       res.on('data', (c: Buffer) => {
         size += c.length
-        if (size > MAX_ANSWER_BYTES) { req.destroy(new Error(`answer to GET ${path} is too large`)); return }
+        if (size > cap) { req.destroy(new Error(`answer to ${method} ${path} is too large`)); return }
         chunks.push(c)
       })
-      res.on('end', () => {
-        if (res.statusCode === 404) { resolve(null); return }
-        if (res.statusCode !== 200) {
-          reject(new UpstreamProtocolError(`dockward could not look up ${path} in the engine (status ${res.statusCode ?? 0})`))
-          return
-        }
-        resolve(Buffer.concat(chunks))
-      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
       res.on('error', (err) => reject(new UpstreamUnavailableError(upstream.address.url, err)))
     })
-    req.end()
+    req.end(body)
   })
 }

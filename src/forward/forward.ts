@@ -3,6 +3,7 @@ import { UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.
 import { endToEndHeaders, withContentLength, withContentType } from './hop-headers.ts'
 import type { BodyFraming } from './request-framing.ts'
 import type { Upstream } from './upstream.ts'
+import { relayFiltered, type ResponseFilter } from './response-filter.ts'
 import { sendError } from '../core/error-response.ts'
 
 /**
@@ -114,6 +115,8 @@ export interface ForwardPlan {
    * client's body is streamed through as framed.
    */
   readonly body?: { readonly bytes: Buffer, readonly contentType: string | null }
+  /** A change to the engine's answer (multi-tenancy); absent: relayed byte for byte. */
+  readonly response?: ResponseFilter
 }
 
 /**
@@ -161,6 +164,10 @@ export function forwardRequest (
 
   upReq.on('response', (upRes) => {
     const status = upRes.statusCode ?? 502
+    if (plan.response !== undefined) {
+      relayFiltered(upReq, upRes, res, plan.response, finish)
+      return
+    }
     try {
       res.writeHead(status, upRes.statusMessage, endToEndHeaders(upRes.rawHeaders))
     } catch (err) {

@@ -5,6 +5,8 @@ import type { JsonArray, JsonObject } from '../json-value.ts'
 export interface VolumeSnapshot {
   driver: string
   options: Record<string, string>
+  /** `.Labels`; absent where a lookup does not report them (tests, offline). */
+  labels?: Readonly<Record<string, string>>
 }
 
 /**
@@ -22,6 +24,8 @@ export interface ContainerSnapshot {
   hostConfig: JsonObject
   /** `.Mounts`: `{ Type, Source, Destination, Name, Driver, RW, … }` per mount, those copied by `VolumesFrom` included. */
   mounts: JsonArray
+  /** `.Config.Labels`; absent where a lookup does not report them (tests, offline). */
+  labels?: Readonly<Record<string, string>>
 }
 
 /** An existing exec instance as the engine reports it (`GET /exec/{id}/json`): the container it runs in (`.ContainerID`). */

@@ -1,0 +1,124 @@
+import type { ObjectKind } from '../core/errors.ts'
+import type { EngineQuery } from '../forward/engine-query.ts'
+import type { EngineLookup } from '../inspect/facts/engine-lookup.ts'
+
+/** An object as tenancy sees it: its full id and the tenant its owner label names (null: none, a shared or operator's object). */
+export interface OwnedObject {
+  readonly id: string
+  readonly owner: string | null
+}
+
+/** Resolves what a request names (id, id prefix or name) to the object the engine would use. */
+export interface OwnerLookup {
+  container: (ref: string) => Promise<OwnedObject | null>
+  volume: (name: string) => Promise<OwnedObject | null>
+  network: (ref: string) => Promise<OwnedObject | null>
+  image: (ref: string) => Promise<OwnedObject | null>
+  /** An exec instance, owned through the container it runs in. */
+  exec: (id: string) => Promise<OwnedObject | null>
+}
+
+/**
+ * Owners by full id, shared by all requests. Only kinds whose ids are never reused are kept:
+ * container and network ids are random, an image id is the digest of its config (owner label
+ * included). A volume's id is its name, which another tenant may take once it is removed, so
+ * volumes are always asked for.
+ */
+export interface OwnerCache {
+  get: (kind: CachedKind, id: string) => string | null | undefined
+  set: (kind: CachedKind, id: string, owner: string | null) => void
+  /**
+   * Drops an entry once its object is destroyed, after a grace period: events about the object
+   * (a network's `destroy`) may still be on their way to an events stream that needs its owner.
+   */
+  forget: (kind: CachedKind, id: string) => void
+  readonly size: number
+}
+
+export type CachedKind = Extract<ObjectKind, 'container' | 'network' | 'image'>
+
+/**
+ * A bounded cache: past `max` entries the oldest go first (Map keeps insertion order).
+ *
+ * @example const cache = createOwnerCache(); cache.set('container', id, 'team-a'); cache.get('container', id) // 'team-a'
+ */
+export function createOwnerCache (max = 100_000, graceMs = 60_000): OwnerCache {
+  const entries = new Map<string, string | null>()
+  return {
+    get: (kind, id) => entries.get(`${kind} ${id}`),
+    set (kind, id, owner) {
+      const key = `${kind} ${id}`
+      entries.delete(key)
+      entries.set(key, owner)
+      if (entries.size > max) entries.delete(entries.keys().next().value!)
+    },
+    forget (kind, id) {
+      const key = `${kind} ${id}`
+      setTimeout(() => entries.delete(key), graceMs).unref()
+    },
+    get size () { return entries.size }
+  }
+}
+
+const FULL_ID = /^[0-9a-f]{64}$/
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/
+
+/**
+ * Owner lookups for one request. Containers, volumes and execs go through the request's own
+ * memoized lookup (the one fact extraction and id pinning use), so each object is asked for
+ * once and every stage sees the same answer; a full id found in the cache is not asked for.
+ *
+ * @example const owners = ownerLookup(memoizedLookup(engine), engine, cache, 'io.dockward.tenant')
+ * await owners.container('web') // { id: '3f2c…', owner: 'team-a' }
+ */
+export function ownerLookup (lookup: EngineLookup, engine: EngineQuery, cache: OwnerCache, label: string): OwnerLookup {
+  const asked = new Map<string, Promise<OwnedObject | null>>()
+  const once = (key: string, ask: () => Promise<OwnedObject | null>): Promise<OwnedObject | null> => {
+    let hit = asked.get(key)
+    if (hit === undefined) { hit = ask(); asked.set(key, hit) }
+    return hit
+  }
+  const ownerOf = (labels: Readonly<Record<string, string>> | undefined): string | null => labels?.[label] ?? null
+
+  const container = (ref: string): Promise<OwnedObject | null> => once(`container ${ref}`, async () => {
+    const known = FULL_ID.test(ref) ? cache.get('container', ref) : undefined
+    if (known !== undefined) return { id: ref, owner: known }
+    const c = await lookup.container(ref)
+    if (c === null) return null
+    const owner = ownerOf(c.labels)
+    cache.set('container', c.id, owner)
+    return { id: c.id, owner }
+  })
+
+  return {
+    container,
+    volume: (name) => once(`volume ${name}`, async () => {
+      const v = await lookup.volume(name)
+      return v === null ? null : { id: name, owner: ownerOf(v.labels) }
+    }),
+    network: (ref) => once(`network ${ref}`, async () => {
+      const known = FULL_ID.test(ref) ? cache.get('network', ref) : undefined
+      if (known !== undefined) return { id: ref, owner: known }
+      const n = await engine.network(ref)
+      if (n === null) return null
+      const owner = ownerOf(n.labels)
+      cache.set('network', n.id, owner)
+      return { id: n.id, owner }
+    }),
+    image: (ref) => once(`image ${ref}`, async () => {
+      const known = IMAGE_ID.test(ref) ? cache.get('image', ref) : undefined
+      if (known !== undefined) return { id: ref, owner: known }
+      const i = await engine.image(ref)
+      if (i === null) return null
+      const owner = ownerOf(i.labels)
+      cache.set('image', i.id, owner)
+      return { id: i.id, owner }
+    }),
+    exec: (id) => once(`exec ${id}`, async () => {
+      const e = await lookup.exec(id)
+      if (e === null) return null
+      const c = await container(e.containerId)
+      return { id, owner: c?.owner ?? null }
+    })
+  }
+}

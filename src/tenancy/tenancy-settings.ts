@@ -1,0 +1,53 @@
+import { ConfigError } from '../core/errors.ts'
+import { objectWithKeys } from '../identify/fixed-identity.ts'
+import { labelProblem } from '../identify/label.ts'
+
+/**
+ * The `tenancy` section: one engine shared by many tenants. When it is set, every caller must
+ * act for a tenant (identity.tenant) or be an operator, and tenants see and touch only what they
+ * own (see README, "Multi-tenancy").
+ */
+export interface TenancySettings {
+  /** The label that records an object's owner; dockward sets it and no client may. */
+  readonly label: string
+  /** Identities that are not scoped to a tenant: they see everything, like the engine's own socket. */
+  readonly operators: { readonly names: readonly string[], readonly groups: readonly string[] }
+}
+
+/** Reverse-DNS, as the engine's documentation asks of label keys that tools set. */
+export const DEFAULT_OWNER_LABEL = 'io.dockward.tenant'
+
+/**
+ * Reads `{ label?, operators?: { names?, groups? } }`.
+ *
+ * @example parseTenancySettings({ operators: { groups: ['platform'] } }, 'tenancy')
+ * // { label: 'io.dockward.tenant', operators: { names: [], groups: ['platform'] } }
+ */
+export function parseTenancySettings (raw: unknown, where: string): TenancySettings {
+  const obj = objectWithKeys(raw ?? {}, where, ['label', 'operators'])
+  const label = obj.label === undefined ? DEFAULT_OWNER_LABEL : ownerLabel(obj.label, `${where}.label`)
+  const ops = objectWithKeys(obj.operators ?? {}, `${where}.operators`, ['names', 'groups'])
+  return Object.freeze({
+    label,
+    operators: Object.freeze({ names: names(ops.names, `${where}.operators.names`), groups: names(ops.groups, `${where}.operators.groups`) })
+  })
+}
+
+function ownerLabel (value: unknown, where: string): string {
+  // The key goes into `label=KEY=VALUE` engine filters: no '=' and nothing a filter would split on.
+  if (typeof value !== 'string' || !/^[a-z0-9]+([.-][a-z0-9]+)*$/.test(value)) {
+    throw new ConfigError(`${where}: expected a lower-case label key like ${DEFAULT_OWNER_LABEL}`)
+  }
+  return value
+}
+
+function names (value: unknown, where: string): readonly string[] {
+  if (value === undefined || value === null) return Object.freeze([])
+  if (!Array.isArray(value)) throw new ConfigError(`${where}: expected a list of names`)
+  return Object.freeze(value.map((v: unknown, i) => {
+    if (typeof v !== 'string') throw new ConfigError(`${where}[${i}]: expected a string`)
+    const problem = labelProblem(v)
+    if (problem !== null) throw new ConfigError(`${where}[${i}]: ${JSON.stringify(v)} ${problem}`)
+    return v
+  }))
+}

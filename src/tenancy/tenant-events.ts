@@ -1,0 +1,97 @@
+import type { ResponseFilter } from '../forward/response-filter.ts'
+import { parseFilters } from './label-filter.ts'
+import type { ResponseContext } from './tenant-responses.ts'
+import { serializeJson } from '../inspect/go-json.ts'
+
+/** Event types that can be about a tenant's objects; daemon, plugin and swarm events never are. */
+const TENANT_TYPES = ['container', 'image', 'volume', 'network'] as const
+/** Types whose events carry the object's labels in `Actor.Attributes` (moby daemon/events.go copies them). */
+const LABELLED_TYPES = new Set(['container', 'image'])
+
+/**
+ * The `filters` of an events request, narrowed at the engine: only the event types a tenant can
+ * own, and when the client asked only for labelled types, the owner label as well.
+ *
+ * @example eventFilters('{"type":["container"]}', 'io.dockward.tenant', 'team-a')
+ * // '{"type":["container"],"label":["io.dockward.tenant=team-a"]}'
+ */
+export function eventFilters (value: string | undefined, label: string, tenant: string): string {
+  const filters = parseFilters(value)
+  const asked = filters['type']
+  const types = asked === undefined ? [...TENANT_TYPES] : asked.filter((t) => (TENANT_TYPES as readonly string[]).includes(t))
+  if (types.length > 0) filters['type'] = types
+  // Volume and network events carry no labels: a label filter would hide the tenant's own.
+  if (types.length === 0 || types.every((t) => LABELLED_TYPES.has(t))) filters['label'] = [...(filters['label'] ?? []), `${label}=${tenant}`]
+  return serializeJson(filters)
+}
+
+type Json = Record<string, unknown>
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * Each event is checked before the tenant sees it: container and image events by the owner label
+ * they carry; volume events by the volume's owner; network events when the network is the
+ * tenant's, or shared and the event is about one of the tenant's containers (connect, disconnect).
+ * Everything else is dropped. Volume owners are remembered for the stream's life, so a volume's
+ * `destroy` (when the engine no longer has it) is still shown to its owner.
+ */
+export function tenantEvents (ctx: ResponseContext): ResponseFilter {
+  const volumes = new Map<string, string | null>()
+  const containerOwner = async (id: string): Promise<string | null> => {
+    const known = ctx.cache.get('container', id)
+    if (known !== undefined) return known
+    const c = await ctx.engine.container(id)
+    if (c === null) return null
+    const owner = c.labels[ctx.label] ?? null
+    ctx.cache.set('container', c.id, owner)
+    return owner
+  }
+  const volumeOwner = async (name: string, action: string): Promise<string | null> => {
+    if (action === 'destroy') {
+      const owner = volumes.get(name) ?? null
+      volumes.delete(name)
+      return owner
+    }
+    const v = await ctx.engine.volume(name)
+    const owner = v?.labels[ctx.label] ?? null
+    volumes.set(name, owner)
+    return owner
+  }
+  const networkOwner = async (id: string): Promise<string | null> => {
+    const known = ctx.cache.get('network', id)
+    if (known !== undefined) return known
+    const n = await ctx.engine.network(id)
+    if (n === null) return null
+    const owner = n.labels[ctx.label] ?? null
+    ctx.cache.set('network', n.id, owner)
+    return owner
+  }
+  return {
+    kind: 'lines',
+    keep (event) {
+      if (!isObject(event) || !isObject(event['Actor'])) return false
+      const actor = event['Actor']
+      const id = typeof actor['ID'] === 'string' ? actor['ID'] : ''
+      const attributes = isObject(actor['Attributes']) ? actor['Attributes'] : {}
+      const action = typeof event['Action'] === 'string' ? event['Action'] : ''
+      switch (event['Type']) {
+        case 'container':
+          if (action === 'destroy') ctx.cache.forget('container', id)
+          return attributes[ctx.label] === ctx.tenant
+        case 'image':
+          return attributes[ctx.label] === ctx.tenant
+        case 'volume':
+          return volumeOwner(id, action).then((o) => o === ctx.tenant)
+        case 'network':
+          return networkOwner(id).then(async (o) => {
+            if (action === 'destroy') ctx.cache.forget('network', id)
+            if (o === ctx.tenant) return true
+            const container = attributes['container']
+            return o === null && typeof container === 'string' && await containerOwner(container) === ctx.tenant
+          })
+        default:
+          return false
+      }
+    }
+  }
+}

@@ -1,0 +1,323 @@
+import { ObjectNotFoundError, ReferenceNotFoundError, TenancyDeniedError, type ObjectKind } from '../core/errors.ts'
+import type { EngineQuery } from '../forward/engine-query.ts'
+import type { ResponseFilter } from '../forward/response-filter.ts'
+import { asObject, asObjectList, asString, asStringList, field } from '../inspect/facts/body.ts'
+import { joinedContainer } from '../inspect/facts/host-config.ts'
+import { formValue, type GoQuery } from '../inspect/go-query.ts'
+import { isJsonObject, type JsonObject, type JsonValue } from '../inspect/json-value.ts'
+import type { RequestFacts } from '../inspect/request-facts.ts'
+import { withOwnerFilter } from './label-filter.ts'
+import { buildLabels, refuseOwnerLabel, withField, withOwner, withOwnerChange } from './owner-label.ts'
+import type { OwnerCache, OwnerLookup } from './owner-lookup.ts'
+import { tenantEvents, eventFilters } from './tenant-events.ts'
+import { containerNameConflict, nameTaken, networkInspect, sharedOrOwnList, systemDataUsage, systemInfo, volumeCreate, type ResponseContext } from './tenant-responses.ts'
+
+/** A request as tenancy judges it: after inspection (canonical query and body, facts), before the policy. */
+export interface TenantRequest {
+  readonly operation: string
+  readonly params: Readonly<Record<string, string>>
+  readonly query: GoQuery
+  readonly body: JsonValue | undefined
+  readonly facts: Readonly<RequestFacts>
+}
+
+/** What tenancy changes in an allowed request; every field absent means "as inspected". */
+export interface TenantPlan {
+  /** The full id of the object the path names, sent instead of what the client wrote. */
+  readonly pathId?: string
+  readonly query?: GoQuery
+  readonly body?: JsonValue
+  /** Run once the policy has allowed the request, before it is forwarded (creating named volumes). */
+  readonly prepare?: () => Promise<void>
+  readonly response?: ResponseFilter
+  /** Called with the engine's status when the exchange ends (cache upkeep). */
+  readonly settled?: (status: number) => void
+}
+
+export interface TenancyContext extends ResponseContext {
+  readonly owners: OwnerLookup
+}
+
+/** Operations that touch nothing a tenant could own or see of another: passed as they are. */
+const OPEN = new Set([
+  'SystemPing', 'SystemPingHead', 'SystemVersion', 'SystemAuth', 'ImageSearch', 'DistributionInspect', 'Session',
+  // Plugins are the engine's own equipment, like its version: visible, not owned (changing them is closed).
+  'PluginList', 'PluginInspect', 'GetPluginPrivileges'
+])
+
+/** Operations on the container named in the path. */
+const CONTAINER_PATH = new Set([
+  'ContainerArchive', 'ContainerArchiveInfo', 'PutContainerArchive', 'ContainerAttach', 'ContainerAttachWebsocket',
+  'ContainerChanges', 'ContainerExec', 'ContainerExport', 'ContainerInspect', 'ContainerKill', 'ContainerLogs',
+  'ContainerPause', 'ContainerRename', 'ContainerResize', 'ContainerRestart', 'ContainerStart', 'ContainerStats',
+  'ContainerStop', 'ContainerTop', 'ContainerUnpause', 'ContainerUpdate', 'ContainerWait', 'ContainerDelete'
+])
+
+/** Lists and prunes the engine filters by the owner label itself. */
+const ENGINE_FILTERED = new Set(['ContainerList', 'VolumeList', 'ContainerPrune', 'VolumePrune', 'NetworkPrune', 'ImagePrune'])
+
+/** Why some operations are closed to tenants altogether. */
+const CLOSED: Readonly<Record<string, string>> = {
+  ImageLoad: 'the image names inside an archive cannot be checked before the engine applies them',
+  BuildPrune: 'the build cache is shared by all tenants',
+  ImageGetAll: 'export images one by one (docker save NAME)',
+  // The BuildKit control API lists, exports and prunes what every tenant built.
+  Grpc: 'the BuildKit control API reaches every tenant\'s builds; build with POST /build (docker build)'
+}
+
+/** Network modes that name no network object. */
+const BUILTIN_NETWORK_MODES = new Set(['', 'default', 'bridge', 'host', 'none'])
+
+/**
+ * Checks a tenant's request against what the tenant owns and plans the changes that keep it in
+ * its own part of the engine. Objects are resolved the way the engine resolves them (id, id
+ * prefix, name); one the tenant does not own is answered with the engine's own "no such …", so
+ * another tenant's objects cannot even be detected. Every operation is listed here; one that is
+ * not is closed to tenants (fail closed: a new engine route is not open until it is judged).
+ *
+ * @example await planTenantRequest({ operation: 'ContainerStop', params: { id: 'web' }, … }, ctx) // { pathId: '3f2c…' }
+ */
+export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext): Promise<TenantPlan> {
+  const op = r.operation
+  const { owners, tenant, label } = ctx
+  const id = r.params['id'] ?? r.params['name'] ?? ''
+
+  /** Resolves a reference the tenant must own; anything else is "no such …". */
+  const own = async (kind: ObjectKind, ref: string): Promise<string> => {
+    const found = await resolve(owners, kind, ref)
+    if (found === null || found.owner !== tenant) throw new ObjectNotFoundError(kind, ref)
+    return found.id
+  }
+  /** Own or shared (no owner): images and networks everyone may use. */
+  const usable = async (kind: 'image' | 'network', ref: string): Promise<string | null> => {
+    const found = await resolve(owners, kind, ref)
+    if (found === null) return null
+    if (found.owner !== null && found.owner !== tenant) throw new ObjectNotFoundError(kind, ref)
+    return found.id
+  }
+  /** Own, where a shared object may be seen but not changed. */
+  const ownNotShared = async (kind: 'image' | 'network', ref: string): Promise<string> => {
+    const found = await resolve(owners, kind, ref)
+    if (found === null || (found.owner !== null && found.owner !== tenant)) throw new ObjectNotFoundError(kind, ref)
+    if (found.owner === null) throw new TenancyDeniedError(`${kind} ${ref} is shared by all tenants: only an operator can change or remove it`)
+    return found.id
+  }
+  /** An image name the request writes (tag, build -t, commit, import, pull): free, the tenant's, or (pull only) shared. */
+  const writableName = async (ref: string, sharedOk: boolean): Promise<void> => {
+    if (ref === '') return
+    const found = await owners.image(ref)
+    if (found === null || found.owner === tenant || (found.owner === null && sharedOk)) return
+    throw nameTaken('image', ref)
+  }
+  const withQuery = (name: string, values: string[]): GoQuery => {
+    const q = Object.assign(Object.create(null) as GoQuery, r.query)
+    q[name] = values
+    return q
+  }
+  const q = (name: string): string => formValue(r.query, name)
+
+  if (OPEN.has(op)) return {}
+  const closed = CLOSED[op]
+  if (closed !== undefined) throw new TenancyDeniedError(`${op} is not available to tenants: ${closed}`)
+
+  if (CONTAINER_PATH.has(op)) {
+    const pathId = await own('container', id)
+    if (op === 'ContainerDelete') return { pathId, settled: (s) => { if (s === 204) ctx.cache.forget('container', pathId) } }
+    if (op === 'ContainerRename') return { pathId, response: containerNameConflict(ctx, false) }
+    return { pathId }
+  }
+  if (ENGINE_FILTERED.has(op)) return { query: withQuery('filters', [withOwnerFilter(r.query['filters']?.[0], label, tenant)]) }
+
+  switch (op) {
+    case 'ExecInspect': case 'ExecResize': case 'ExecStart':
+      await own('exec', id)
+      return {}
+    case 'VolumeInspect': case 'VolumeDelete': case 'VolumeUpdate':
+      await own('volume', id)
+      return {}
+    case 'NetworkInspect': {
+      const pathId = await usable('network', id)
+      if (pathId === null) throw new ObjectNotFoundError('network', id)
+      return { pathId, response: networkInspect(ctx) }
+    }
+    case 'NetworkDelete': {
+      const pathId = await ownNotShared('network', id)
+      return { pathId, settled: (s) => { if (s === 204 || s === 200) ctx.cache.forget('network', pathId) } }
+    }
+    case 'NetworkConnect': case 'NetworkDisconnect': {
+      const pathId = await usable('network', id)
+      if (pathId === null) throw new ObjectNotFoundError('network', id)
+      const body = asObject(r.body, 'body')
+      const container = asString(field(body, 'Container'), 'Container')
+      const containerId = await own('container', container)
+      return { pathId, body: withField(body, 'Container', containerId) }
+    }
+    case 'ImageInspect': case 'ImageHistory': case 'ImageGet': case 'ImageAttestations':
+      if (await usable('image', id) === null) throw new ObjectNotFoundError('image', id)
+      return {}
+    case 'ImageDelete': case 'ImagePush':
+      await ownNotShared('image', id)
+      return {}
+    case 'ImageTag':
+      await ownNotShared('image', id)
+      await writableName(imageRef(q('repo'), q('tag')), false)
+      return {}
+    case 'NetworkList': return { response: sharedOrOwnList(ctx, 'network') }
+    case 'ImageList': return { response: sharedOrOwnList(ctx, 'image') }
+    case 'SystemInfo': return { response: systemInfo(ctx) }
+    case 'SystemDataUsage': return { response: systemDataUsage(ctx) }
+    case 'SystemEvents':
+      return { query: withQuery('filters', [eventFilters(r.query['filters']?.[0], label, tenant)]), response: tenantEvents(ctx) }
+    case 'VolumeCreate': {
+      const body = asObject(r.body, 'body')
+      refuseOwnerLabel(field(body, 'Labels'), label, 'Labels')
+      const name = asString(field(body, 'Name'), 'Name')
+      if (name !== '') {
+        const existing = await owners.volume(name)
+        if (existing !== null && existing.owner !== tenant) throw nameTaken('volume', name)
+      }
+      return { body: withField(body, 'Labels', withOwner(field(body, 'Labels'), label, tenant)), response: volumeCreate(ctx, name) }
+    }
+    case 'NetworkCreate': {
+      const body = asObject(r.body, 'body')
+      refuseOwnerLabel(field(body, 'Labels'), label, 'Labels')
+      return { body: withField(body, 'Labels', withOwner(field(body, 'Labels'), label, tenant)) }
+    }
+    case 'ImageBuild': {
+      for (const t of r.query['t'] ?? []) await writableName(t, false)
+      return { query: withQuery('labels', [buildLabels(r.query['labels'], label, tenant)]) }
+    }
+    case 'ImageCommit': {
+      const containerId = await own('container', q('container'))
+      await writableName(imageRef(q('repo'), q('tag')), false)
+      const body = asObject(r.body, 'body')
+      refuseOwnerLabel(field(body, 'Labels'), label, 'Labels')
+      let query = withQuery('container', [containerId])
+      query = Object.assign(query, { changes: withOwnerChange(r.query['changes'], label, tenant) })
+      return { query, body: withField(body, 'Labels', withOwner(field(body, 'Labels'), label, tenant)) }
+    }
+    case 'ImageCreate': {
+      const fromSrc = q('fromSrc')
+      if (fromSrc === '') {
+        // A pull: the image comes as its publisher made it, shared by all (a pull cannot be labelled).
+        await writableName(imageRef(q('fromImage'), q('tag')), true)
+        return {}
+      }
+      await writableName(imageRef(q('repo'), q('tag')), false)
+      return { query: withQuery('changes', withOwnerChange(r.query['changes'], label, tenant)) }
+    }
+    case 'ContainerCreate':
+      return await planContainerCreate(r, ctx, own, usable)
+    default:
+      throw new TenancyDeniedError(`${op} is not available to tenants on a multi-tenant engine`)
+  }
+}
+
+async function resolve (owners: OwnerLookup, kind: ObjectKind, ref: string): Promise<{ id: string, owner: string | null } | null> {
+  if (ref === '') return null
+  switch (kind) {
+    case 'container': return await owners.container(ref)
+    case 'volume': return await owners.volume(ref)
+    case 'network': return await owners.network(ref)
+    case 'image': return await owners.image(ref)
+    case 'exec': return await owners.exec(ref)
+  }
+}
+
+/** `repo` and `tag` query values as one reference (`repo:tag`; no tag is `latest` to the engine). */
+function imageRef (repo: string, tag: string): string {
+  if (repo === '') return ''
+  return tag === '' || repo.includes('@') ? repo : `${repo}:${tag}`
+}
+
+/**
+ * Container create: the owner label is set; the image must be the tenant's or shared; every
+ * container the body reaches (`VolumesFrom`, `container:` modes, `Links`) must be the tenant's;
+ * networks the tenant's or shared; named volumes the tenant's, and those that do not exist yet
+ * are created as the tenant's before the container (the engine would create them without an owner).
+ */
+async function planContainerCreate (
+  r: TenantRequest,
+  ctx: TenancyContext,
+  own: (kind: ObjectKind, ref: string) => Promise<string>,
+  usable: (kind: 'image' | 'network', ref: string) => Promise<string | null>
+): Promise<TenantPlan> {
+  const { label, tenant, owners, engine } = ctx
+  const body = asObject(r.body, 'body')
+  refuseOwnerLabel(field(body, 'Labels'), label, 'Labels')
+  const hc = asObject(field(body, 'HostConfig'), 'HostConfig')
+
+  const image = asString(field(body, 'Image'), 'Image')
+  if (image !== '') await usable('image', image)
+
+  const containers = new Set<string>(r.facts.volumesFrom ?? [])
+  for (const key of ['NetworkMode', 'PidMode', 'IpcMode', 'Cgroup']) {
+    const joined = joinedContainer(asString(field(hc, key), `HostConfig.${key}`))
+    if (joined !== '') containers.add(joined)
+  }
+  for (const link of asStringList(field(hc, 'Links'), 'HostConfig.Links')) {
+    // `name:alias`; the engine also takes `/name:/child/alias`.
+    const name = link.split(':')[0]!.replace(/^\//, '')
+    if (name !== '') containers.add(name)
+  }
+  for (const c of containers) {
+    try {
+      await own('container', c)
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) throw new ReferenceNotFoundError('container', c)
+      throw err
+    }
+  }
+
+  const networks = new Set<string>()
+  const mode = asString(field(hc, 'NetworkMode'), 'HostConfig.NetworkMode')
+  if (!BUILTIN_NETWORK_MODES.has(mode) && !mode.startsWith('container:')) networks.add(mode)
+  const endpoints = asObject(field(asObject(field(body, 'NetworkingConfig'), 'NetworkingConfig'), 'EndpointsConfig'), 'NetworkingConfig.EndpointsConfig')
+  for (const name of Object.keys(endpoints ?? {})) if (!BUILTIN_NETWORK_MODES.has(name)) networks.add(name)
+  for (const n of networks) {
+    const found = await usable('network', n).catch((err: unknown) => { if (err instanceof ObjectNotFoundError) return null; throw err })
+    if (found === null) throw new ReferenceNotFoundError('network', n)
+  }
+
+  // Named volumes: existing ones must be the tenant's; missing ones are made the tenant's.
+  const mounts = asObjectList(field(hc, 'Mounts'), 'HostConfig.Mounts')
+  for (const m of mounts) {
+    const options = asObject(field(m, 'VolumeOptions'), 'Mounts[].VolumeOptions')
+    refuseOwnerLabel(field(options, 'Labels'), label, 'HostConfig.Mounts[].VolumeOptions.Labels')
+  }
+  const missing: JsonObject[] = []
+  for (const name of new Set(r.facts.namedVolumes ?? [])) {
+    const existing = await owners.volume(name)
+    if (existing !== null) {
+      if (existing.owner !== tenant) throw nameTaken('volume', name)
+      continue
+    }
+    missing.push(volumeSpec(name, hc, mounts, label, tenant))
+  }
+  const prepare = missing.length === 0
+    ? undefined
+    : async (): Promise<void> => {
+      for (const spec of missing) {
+        const made = await engine.createVolume(spec)
+        // Another tenant made it in between: the engine answered with theirs.
+        if (made.labels[label] !== tenant) throw nameTaken('volume', made.name)
+      }
+    }
+  const labelled = withField(body, 'Labels', withOwner(field(body, 'Labels'), label, tenant))
+  return { body: labelled, response: containerNameConflict(ctx, true), ...(prepare === undefined ? {} : { prepare }) }
+}
+
+/** The volume the engine would create for a named volume mount, with the owner label. */
+function volumeSpec (name: string, hc: JsonObject | undefined, mounts: JsonObject[], label: string, tenant: string): JsonObject {
+  const mount = mounts.find((m) => field(m, 'Type') === 'volume' && field(m, 'Source') === name)
+  const options = asObject(field(mount, 'VolumeOptions'), 'Mounts[].VolumeOptions')
+  const driver = asObject(field(options, 'DriverConfig'), 'Mounts[].VolumeOptions.DriverConfig')
+  const spec: Record<string, JsonValue> = Object.create(null) as Record<string, JsonValue>
+  spec['Name'] = name
+  const driverName = asString(field(driver, 'Name'), 'DriverConfig.Name') || asString(field(hc, 'VolumeDriver'), 'HostConfig.VolumeDriver')
+  if (driverName !== '') spec['Driver'] = driverName
+  const driverOpts = field(driver, 'Options')
+  if (isJsonObject(driverOpts)) spec['DriverOpts'] = driverOpts
+  spec['Labels'] = withOwner(field(options, 'Labels'), label, tenant)
+  return spec
+}

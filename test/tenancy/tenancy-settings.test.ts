@@ -1,0 +1,22 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { parseTenancySettings } from '../../src/tenancy/tenancy-settings.ts'
+import { scopeOf } from '../../src/tenancy/tenant-scope.ts'
+
+test('tenancy settings: defaults, operators, refused values', () => {
+  const s = parseTenancySettings({ operators: { groups: ['platform'] } }, 'tenancy')
+  assert.equal(s.label, 'io.dockward.tenant')
+  assert.deepEqual(s.operators, { names: [], groups: ['platform'] })
+  assert.equal(parseTenancySettings(null, 'tenancy').label, 'io.dockward.tenant')
+  for (const bad of [{ label: 'Owner=x' }, { label: '' }, { operators: { names: 'ops' } }, { operator: [] }, { operators: { groups: ['a\u202e'] } }]) {
+    assert.throws(() => parseTenancySettings(bad, 'tenancy'), { name: 'ConfigError' }, JSON.stringify(bad))
+  }
+})
+
+test('scope: operators by name or group, tenants by their tenant, no one else', () => {
+  const s = parseTenancySettings({ operators: { names: ['root-ci'], groups: ['platform'] } }, 'tenancy')
+  assert.deepEqual(scopeOf({ name: 'x', tenant: 'a', groups: ['platform'], method: 'token' }, s), { kind: 'operator' })
+  assert.deepEqual(scopeOf({ name: 'root-ci', tenant: null, groups: [], method: 'token' }, s), { kind: 'operator' })
+  assert.deepEqual(scopeOf({ name: 'ci', tenant: 'a', groups: [], method: 'jwt' }, s), { kind: 'tenant', tenant: 'a' })
+  assert.throws(() => scopeOf({ name: 'anonymous', tenant: null, groups: [], method: 'anonymous' }, s), { code: 'DW_ERR_TENANCY_DENIED' })
+})
