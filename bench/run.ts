@@ -10,6 +10,7 @@ import type { Socket } from 'node:net'
 import os from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { hashToken } from '../src/identify/static-token.ts'
 import { startDockward, type RunningDockward } from '../test/support/dockward.ts'
 import { engineRequest, type TestEngine } from '../test/support/engine.ts'
 import {
@@ -19,7 +20,7 @@ import {
 
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
-const GROUPS = ['http', 'create', 'logs', 'exec', 'cli'] as const
+const GROUPS = ['http', 'tenancy', 'create', 'logs', 'exec', 'cli'] as const
 type Group = typeof GROUPS[number]
 
 const USAGE = `Usage: node --import tsx bench/run.ts [options]
@@ -49,6 +50,8 @@ interface Settings {
   readonly createSeconds: number
   readonly createConcurrency: number
   readonly listContainers: number
+  /** Containers of other tenants on the engine for the tenancy list row. */
+  readonly otherTenantContainers: number
   readonly logBytes: number
   readonly execOutBytes: number
   readonly execInBytes: number
@@ -100,6 +103,7 @@ function parseSettings (argv: string[]): Settings | null {
     createSeconds: quick ? 2 : 5,
     createConcurrency: 2,
     listContainers: 50,
+    otherTenantContainers: quick ? 200 : 1000,
     logBytes: quick ? 256 * MiB : GiB,
     execOutBytes: quick ? 256 * MiB : GiB,
     execInBytes: 256 * MiB,
@@ -299,6 +303,57 @@ async function httpRows (ctx: Ctx): Promise<void> {
   }
   const removed = await removeRunContainers(ctx.engine, ctx.runId, `${LABEL}.list=${ctx.runId}`)
   log(`removed the ${removed} list containers`)
+}
+
+/**
+ * `GET /containers/json` for one tenant while other tenants' containers fill the engine: dockward
+ * (tenancy on, a token for tenant bench-a) against the same list asked of the engine directly with
+ * the owner filter dockward adds, so the ratio is dockward's own cost of scoping the list.
+ */
+async function tenancyRows (ctx: Ctx): Promise<void> {
+  const { s } = ctx
+  const token = 'dwt_bench_tenancy_token_0123456789abcdef'
+  const owner = 'io.dockward.tenant'
+  const dw = await startDockward({
+    upstream: ctx.engine.dockerHost,
+    config: (socketPath) => `
+listen:
+  - url: unix://${socketPath}
+  - url: tcp://127.0.0.1:0
+    authentication: [token]
+authentication:
+  tokens: [{ name: bench-a, tenant: bench-a, sha256: ${hashToken(token)} }]
+tenancy: {}
+policy: admin
+`
+  })
+  cleanups.push(async () => { await dw.stop() })
+  if (dw.tcpPort === null) throw new BenchError('tenancy dockward did not report its TCP port')
+  const tenant: Target = { name: 'dockward', host: '127.0.0.1', port: dw.tcpPort, headers: [`Authorization: Bearer ${token}`] }
+  log(`creating ${s.otherTenantContainers} containers of other tenants and ${s.listContainers} of bench-a`)
+  for (let i = 0; i < s.otherTenantContainers; i++) await createContainer(ctx, ['true'], { [owner]: `bench-other-${i % 10}`, [`${LABEL}.tenancy`]: ctx.runId })
+  for (let i = 0; i < s.listContainers; i++) await createContainer(ctx, ['true'], { [owner]: 'bench-a', [`${LABEL}.tenancy`]: ctx.runId })
+  const directPath = `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`${owner}=bench-a`] }))}`
+  const wrk = { connections: s.wrkConnections, threads: s.wrkThreads }
+  const label = `GET /containers/json, tenant (${s.listContainers} own, ${s.otherTenantContainers} others')`
+  const r = row('tenancy.list.rps', label, `req/s, ${s.wrkConnections} conns`, 'higher', { min: 0.95 }, 'us/request')
+  for (const [t, path] of [[ctx.direct, directPath], [tenant, '/containers/json?all=1']] as const) {
+    const n = (await callOk(t, 'GET', path)).json as unknown[]
+    if (n.length !== s.listContainers) throw new BenchError(`${t.name}: the tenant's list returned ${n.length} containers, expected ${s.listContainers}`)
+    await runWrk(t, path, { ...wrk, seconds: s.wrkWarmupSeconds })
+  }
+  for (let rep = 0; rep < s.repeats; rep++) {
+    for (const [t, path] of order(rep, [ctx.direct, directPath] as const, [tenant, '/containers/json?all=1'] as const)) {
+      const { value: w, cpu } = await measured({ ...ctx, dw }, t, () => runWrk(t, path, { ...wrk, seconds: s.wrkSeconds }))
+      if (cpu !== null) r.cpu.push(cpu * 1e6 / w.requests)
+      r[t.name].push(w.rps)
+      if (w.non2xx > 0 || w.socketErrors > 0) note(r, `${t.name}: wrk saw non-2xx or socket errors (${w.non2xx}/${w.socketErrors})`)
+      progress(t, label, rep, s.repeats, `${fmt(w.rps)} req/s, p50 ${fmt(w.p50ms)} ms`)
+    }
+  }
+  note(r, 'direct = the same list asked of the engine with the owner filter dockward adds')
+  const removed = await removeRunContainers(ctx.engine, ctx.runId, `${LABEL}.tenancy=${ctx.runId}`)
+  log(`removed the ${removed} tenancy containers`)
 }
 
 /** Container create + delete pairs per second, `concurrency` loops for `seconds`, keep-alive client. */
@@ -517,7 +572,7 @@ async function main (): Promise<void> {
   log(`mode: ${s.quick ? 'quick' : 'full'}; repeats ${s.repeats} (docker CLI rows ${s.cliRepeats}); groups: ${[...s.groups].join(', ')}`)
 
   const ctx: Ctx = { s, engine, direct, dockward, dw, runId }
-  const steps: Array<[Group, (c: Ctx) => Promise<void>]> = [['http', httpRows], ['create', createRows], ['logs', logRows], ['exec', execRows], ['cli', cliRows]]
+  const steps: Array<[Group, (c: Ctx) => Promise<void>]> = [['http', httpRows], ['tenancy', tenancyRows], ['create', createRows], ['logs', logRows], ['exec', execRows], ['cli', cliRows]]
   for (const [group, fn] of steps) {
     if (!s.groups.has(group)) continue
     log(`\n== ${group}`)

@@ -19,6 +19,8 @@ export interface Target {
   readonly name: 'direct' | 'dockward'
   readonly host: string
   readonly port: number
+  /** Extra request headers (`Name: value`), e.g. a tenant's token. */
+  readonly headers?: readonly string[]
 }
 
 export function log (message: string): void {
@@ -126,7 +128,7 @@ export interface WrkResult {
 
 export async function runWrk (target: Target, path: string, o: { connections: number, threads: number, seconds: number }): Promise<WrkResult> {
   const url = `http://${target.host}:${target.port}${path}`
-  const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${o.seconds}s`, '--latency', url]
+  const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${o.seconds}s`, '--latency', ...(target.headers ?? []).flatMap((h) => ['-H', h]), url]
   const out = await capture('wrk', args, (o.seconds + 30) * 1000)
   return parseWrk(out)
 }
@@ -179,6 +181,10 @@ export interface Reply { status: number, headers: IncomingHttpHeaders, body: Buf
 export function call (target: Target, method: string, path: string, body?: unknown, agent: http.Agent | false = false): Promise<Reply> {
   const data = body === undefined ? null : Buffer.from(JSON.stringify(body))
   const headers: Record<string, string | number> = {}
+  for (const h of target.headers ?? []) {
+    const colon = h.indexOf(':')
+    headers[h.slice(0, colon)] = h.slice(colon + 1).trim()
+  }
   if (data !== null) { headers['Content-Type'] = 'application/json'; headers['Content-Length'] = data.length }
   return new Promise((resolve, reject) => {
     const req = http.request({ host: target.host, port: target.port, method, path, headers, agent }, (res) => {
