@@ -29,6 +29,8 @@ import { createRouteMatcher, type RouteMatch, type RouteMatcher } from './route/
 import { routeTable } from './route/route-table.ts'
 import { createOwnerCache, ownerLookup } from './tenancy/owner-lookup.ts'
 import { scopeOf } from './tenancy/tenant-scope.ts'
+import { inSet } from './tenancy/tenancy-settings.ts'
+import { redactedEnv } from './tenancy/tenant-responses.ts'
 import { planTenantRequest, type TenantPlan } from './tenancy/tenant-request.ts'
 import type { ResponseFilter } from './forward/response-filter.ts'
 import { canonicalQueryString } from './inspect/go-query.ts'
@@ -129,6 +131,7 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
         { tenant: scope.tenant, label: tenancy.label, engine, cache: ownerCache, owners: ownerLookup(lookup, engine, ownerCache, tenancy.label) }
       )
     }
+    if (tenancy !== null && route.operation === 'ContainerInspect' && inSet(identity, tenancy.redactEnv)) plan = { ...plan, response: redactedEnv() }
     const input: PolicyInput = {
       identity,
       operation: route.operation,

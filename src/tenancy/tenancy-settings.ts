@@ -11,7 +11,21 @@ export interface TenancySettings {
   /** The label that records an object's owner; dockward sets it and no client may. */
   readonly label: string
   /** Identities that are not scoped to a tenant: they see everything, like the engine's own socket. */
-  readonly operators: { readonly names: readonly string[], readonly groups: readonly string[] }
+  readonly operators: IdentitySet
+  /** Identities that see `Config.Env` in container inspect with the values replaced (names kept). */
+  readonly redactEnv: IdentitySet
+}
+
+/** Identities by name or group. */
+export interface IdentitySet { readonly names: readonly string[], readonly groups: readonly string[] }
+
+/**
+ * Whether an identity is in the set.
+ *
+ * @example inSet({ name: 'ci', groups: ['dev'] }, { names: [], groups: ['dev'] }) // true
+ */
+export function inSet (identity: { readonly name: string, readonly groups: readonly string[] }, set: IdentitySet): boolean {
+  return set.names.includes(identity.name) || identity.groups.some((g) => set.groups.includes(g))
 }
 
 /** Reverse-DNS, as the engine's documentation asks of label keys that tools set. */
@@ -24,13 +38,14 @@ export const DEFAULT_OWNER_LABEL = 'io.dockward.tenant'
  * // { label: 'io.dockward.tenant', operators: { names: [], groups: ['platform'] } }
  */
 export function parseTenancySettings (raw: unknown, where: string): TenancySettings {
-  const obj = objectWithKeys(raw ?? {}, where, ['label', 'operators'])
+  const obj = objectWithKeys(raw ?? {}, where, ['label', 'operators', 'redactEnv'])
   const label = obj.label === undefined ? DEFAULT_OWNER_LABEL : ownerLabel(obj.label, `${where}.label`)
-  const ops = objectWithKeys(obj.operators ?? {}, `${where}.operators`, ['names', 'groups'])
-  return Object.freeze({
-    label,
-    operators: Object.freeze({ names: names(ops.names, `${where}.operators.names`), groups: names(ops.groups, `${where}.operators.groups`) })
-  })
+  return Object.freeze({ label, operators: identitySet(obj.operators, `${where}.operators`), redactEnv: identitySet(obj.redactEnv, `${where}.redactEnv`) })
+}
+
+function identitySet (raw: unknown, where: string): IdentitySet {
+  const obj = objectWithKeys(raw ?? {}, where, ['names', 'groups'])
+  return Object.freeze({ names: names(obj.names, `${where}.names`), groups: names(obj.groups, `${where}.groups`) })
 }
 
 function ownerLabel (value: unknown, where: string): string {

@@ -148,3 +148,15 @@ export function volumeCreate (ctx: ResponseContext, name: string): ResponseFilte
 export function nameTaken (kind: 'volume' | 'image', name: string): GatewayError {
   return new NameInUseError(`${kind} name ${JSON.stringify(name)} is already in use`)
 }
+
+/**
+ * Container inspect with every `Config.Env` value replaced (`TOKEN=<redacted>`): who may look at
+ * a container need not read the secrets it was started with.
+ */
+export function redactedEnv (): ResponseFilter {
+  return json2xx((value) => {
+    if (!isObject(value) || !isObject(value['Config']) || !Array.isArray(value['Config']['Env'])) return value
+    const env = value['Config']['Env'].map((e) => typeof e === 'string' && e.includes('=') ? `${e.slice(0, e.indexOf('='))}=<redacted>` : e)
+    return { ...value, Config: { ...value['Config'], Env: env } }
+  })
+}

@@ -1,6 +1,6 @@
 import { TenancyDeniedError } from '../core/errors.ts'
 import type { Identity } from '../identify/identity.ts'
-import type { TenancySettings } from './tenancy-settings.ts'
+import { inSet, type TenancySettings } from './tenancy-settings.ts'
 
 /** Whom a request acts for on a multi-tenant engine: a tenant, scoped to what it owns, or an operator, not scoped. */
 export type TenantScope = { readonly kind: 'operator' } | { readonly kind: 'tenant', readonly tenant: string }
@@ -15,8 +15,7 @@ const OPERATOR: TenantScope = Object.freeze({ kind: 'operator' })
  * @example scopeOf({ name: 'ci-7', tenant: 'team-a', groups: [], method: 'token' }, settings) // { kind: 'tenant', tenant: 'team-a' }
  */
 export function scopeOf (identity: Identity, settings: TenancySettings): TenantScope {
-  const ops = settings.operators
-  if (ops.names.includes(identity.name) || identity.groups.some((g) => ops.groups.includes(g))) return OPERATOR
+  if (inSet(identity, settings.operators)) return OPERATOR
   if (identity.tenant === null) {
     throw new TenancyDeniedError(`${identity.name} acts for no tenant: on this multi-tenant engine every caller needs a tenant or must be an operator`)
   }

@@ -53,6 +53,7 @@ listen:
   - { url: "${hostNobody}", mode: "0600", identity: { name: stray } }
 tenancy:
   operators: { groups: [platform] }
+  redactEnv: { names: [oncall] }
 policy: admin
 `
         }
@@ -243,6 +244,17 @@ policy: admin
       const stray = await docker(cli, hostNobody, ['ps'], T)
       assert.notEqual(stray.code, 0)
       assert.match(stray.stderr, /acts for no tenant/)
+    })
+
+    test('environment values are redacted in inspect for the identities named', async () => {
+      const name = uniqueName('ten-env')
+      created.push(name)
+      await dockerOk(cli, hostA, ['create', '--name', name, '-e', 'SECRET=hunter2', image, 'true'], T)
+      const own = await dockerOk(cli, hostA, ['inspect', '--format', '{{json .Config.Env}}', name], T)
+      assert.match(own, /SECRET=hunter2/)
+      const ops = await dockerOk(cli, hostOps, ['inspect', '--format', '{{json .Config.Env}}', name], T)
+      assert.match(ops, /SECRET=<redacted>/)
+      assert.doesNotMatch(ops, /hunter2/)
     })
 
     test('both tenants still run normal workloads on shared images', async () => {

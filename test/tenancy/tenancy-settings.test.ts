@@ -8,6 +8,7 @@ test('tenancy settings: defaults, operators, refused values', () => {
   assert.equal(s.label, 'io.dockward.tenant')
   assert.deepEqual(s.operators, { names: [], groups: ['platform'] })
   assert.equal(parseTenancySettings(null, 'tenancy').label, 'io.dockward.tenant')
+  assert.deepEqual(parseTenancySettings({ redactEnv: { names: ['auditor'] } }, 'tenancy').redactEnv, { names: ['auditor'], groups: [] })
   for (const bad of [{ label: 'Owner=x' }, { label: '' }, { operators: { names: 'ops' } }, { operator: [] }, { operators: { groups: ['a\u202e'] } }]) {
     assert.throws(() => parseTenancySettings(bad, 'tenancy'), { name: 'ConfigError' }, JSON.stringify(bad))
   }
