@@ -213,6 +213,15 @@ export class UpstreamProtocolError extends GatewayError {
   constructor (message: string) { super('DW_ERR_UPSTREAM_PROTOCOL', message) }
 }
 
+/** The engine refused one of dockward's own lookups (`status`: an ambiguous id prefix is 400). */
+export class UpstreamLookupError extends UpstreamProtocolError {
+  readonly engineStatus: number
+  constructor (path: string, engineStatus: number) {
+    super(`dockward could not look up ${path} in the engine (status ${engineStatus})`)
+    this.engineStatus = engineStatus
+  }
+}
+
 /** HTTP/2 with prior knowledge, or any HTTP version other than 1.0/1.1. */
 export class HttpVersionNotSupportedError extends GatewayError {
   constructor (message: string) { super('DW_ERR_HTTP_VERSION_NOT_SUPPORTED', message) }

@@ -1,5 +1,5 @@
 import http from 'node:http'
-import { UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.ts'
+import { UpstreamLookupError, UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.ts'
 import { parseGoJson, serializeJson } from '../inspect/go-json.ts'
 import { isJsonObject, type JsonArray, type JsonObject, type JsonValue } from '../inspect/json-value.ts'
 import type { Upstream } from './upstream.ts'
@@ -163,7 +163,7 @@ async function getJson (upstream: Upstream, path: string): Promise<unknown> {
 async function getBytes (upstream: Upstream, path: string): Promise<Buffer | null> {
   const answer = await request(upstream, 'GET', path)
   if (answer.status === 404) return null
-  if (answer.status !== 200) throw new UpstreamProtocolError(`dockward could not look up ${path} in the engine (status ${answer.status})`)
+  if (answer.status !== 200) throw new UpstreamLookupError(path, answer.status)
   return answer.body
 }
 

@@ -1,4 +1,4 @@
-import type { ObjectKind } from '../core/errors.ts'
+import { UpstreamLookupError, type ObjectKind } from '../core/errors.ts'
 import type { EngineQuery } from '../forward/engine-query.ts'
 import type { EngineLookup } from '../inspect/facts/engine-lookup.ts'
 
@@ -60,6 +60,16 @@ export function createOwnerCache (max = 100_000, graceMs = 60_000): OwnerCache {
   }
 }
 
+/**
+ * A reference the engine refuses to resolve (400: an id prefix that matches several objects, an
+ * invalid image reference) is, to a tenant, no object of its own: the request is answered "no
+ * such …" and never forwarded, so the engine cannot resolve it differently a moment later.
+ */
+function refusedIsNone (err: unknown): null {
+  if (err instanceof UpstreamLookupError && err.engineStatus === 400) return null
+  throw err
+}
+
 const FULL_ID = /^[0-9a-f]{64}$/
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/
 
@@ -75,7 +85,7 @@ export function ownerLookup (lookup: EngineLookup, engine: EngineQuery, cache: O
   const asked = new Map<string, Promise<OwnedObject | null>>()
   const once = (key: string, ask: () => Promise<OwnedObject | null>): Promise<OwnedObject | null> => {
     let hit = asked.get(key)
-    if (hit === undefined) { hit = ask(); asked.set(key, hit) }
+    if (hit === undefined) { hit = ask().catch(refusedIsNone); asked.set(key, hit) }
     return hit
   }
   const ownerOf = (labels: Readonly<Record<string, string>> | undefined): string | null => labels?.[label] ?? null

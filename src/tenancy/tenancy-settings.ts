@@ -14,7 +14,16 @@ export interface TenancySettings {
   readonly operators: IdentitySet
   /** Identities that see `Config.Env` in container inspect with the values replaced (names kept). */
   readonly redactEnv: IdentitySet
+  /**
+   * Event types whose events about objects nobody owns (shared images and networks, the daemon,
+   * plugins, operators' containers) every tenant sees. Default none.
+   */
+  readonly sharedEvents: readonly EventType[]
 }
+
+/** The event types of the Engine API (`Type` of `/events`). */
+export const EVENT_TYPES = ['builder', 'config', 'container', 'daemon', 'image', 'network', 'node', 'plugin', 'secret', 'service', 'volume'] as const
+export type EventType = typeof EVENT_TYPES[number]
 
 /** Identities by name or group. */
 export interface IdentitySet { readonly names: readonly string[], readonly groups: readonly string[] }
@@ -38,9 +47,18 @@ export const DEFAULT_OWNER_LABEL = 'io.dockward.tenant'
  * // { label: 'io.dockward.tenant', operators: { names: [], groups: ['platform'] } }
  */
 export function parseTenancySettings (raw: unknown, where: string): TenancySettings {
-  const obj = objectWithKeys(raw ?? {}, where, ['label', 'operators', 'redactEnv'])
+  const obj = objectWithKeys(raw ?? {}, where, ['label', 'operators', 'redactEnv', 'sharedEvents'])
   const label = obj.label === undefined ? DEFAULT_OWNER_LABEL : ownerLabel(obj.label, `${where}.label`)
-  return Object.freeze({ label, operators: identitySet(obj.operators, `${where}.operators`), redactEnv: identitySet(obj.redactEnv, `${where}.redactEnv`) })
+  const shared = names(obj.sharedEvents, `${where}.sharedEvents`)
+  shared.forEach((t, i) => {
+    if (!(EVENT_TYPES as readonly string[]).includes(t)) throw new ConfigError(`${where}.sharedEvents[${i}]: expected one of ${EVENT_TYPES.join(', ')}`)
+  })
+  return Object.freeze({
+    label,
+    operators: identitySet(obj.operators, `${where}.operators`),
+    redactEnv: identitySet(obj.redactEnv, `${where}.redactEnv`),
+    sharedEvents: shared as readonly EventType[]
+  })
 }
 
 function identitySet (raw: unknown, where: string): IdentitySet {

@@ -10,18 +10,22 @@ const LABELLED_TYPES = new Set(['container', 'image'])
 
 /**
  * The `filters` of an events request, narrowed at the engine: only the event types a tenant can
- * own, and when the client asked only for labelled types, the owner label as well.
+ * own or that are shared (`tenancy.sharedEvents`), and when the client asked only for labelled
+ * types and none is shared, the owner label as well.
  *
- * @example eventFilters('{"type":["container"]}', 'io.dockward.tenant', 'team-a')
+ * @example eventFilters('{"type":["container"]}', 'io.dockward.tenant', 'team-a', [])
  * // '{"type":["container"],"label":["io.dockward.tenant=team-a"]}'
  */
-export function eventFilters (value: string | undefined, label: string, tenant: string): string {
+export function eventFilters (value: string | undefined, label: string, tenant: string, shared: readonly string[]): string {
   const filters = parseFilters(value)
   const asked = filters['type']
-  const types = asked === undefined ? [...TENANT_TYPES] : asked.filter((t) => (TENANT_TYPES as readonly string[]).includes(t))
+  const visible = new Set<string>([...TENANT_TYPES, ...shared])
+  const types = asked === undefined ? [...visible] : asked.filter((t) => visible.has(t))
   if (types.length > 0) filters['type'] = types
-  // Volume and network events carry no labels: a label filter would hide the tenant's own.
-  if (types.length === 0 || types.every((t) => LABELLED_TYPES.has(t))) filters['label'] = [...(filters['label'] ?? []), `${label}=${tenant}`]
+  // Volume and network events carry no labels: a label filter would hide the tenant's own, and
+  // shared events have no owner to match.
+  const labelled = types.every((t) => LABELLED_TYPES.has(t) && !shared.includes(t))
+  if (types.length === 0 || labelled) filters['label'] = [...(filters['label'] ?? []), `${label}=${tenant}`]
   return serializeJson(filters)
 }
 
@@ -32,10 +36,10 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
  * Each event is checked before the tenant sees it: container and image events by the owner label
  * they carry; volume events by the volume's owner; network events when the network is the
  * tenant's, or shared and the event is about one of the tenant's containers (connect, disconnect).
- * Everything else is dropped. Volume owners are remembered for the stream's life, so a volume's
+ * Events about objects nobody owns pass when their type is in `shared`; everything else is dropped. Volume owners are remembered for the stream's life, so a volume's
  * `destroy` (when the engine no longer has it) is still shown to its owner.
  */
-export function tenantEvents (ctx: ResponseContext): ResponseFilter {
+export function tenantEvents (ctx: ResponseContext, shared: readonly string[]): ResponseFilter {
   const volumes = new Map<string, string | null>()
   const containerOwner = async (id: string): Promise<string | null> => {
     const known = ctx.cache.get('container', id)
@@ -74,23 +78,33 @@ export function tenantEvents (ctx: ResponseContext): ResponseFilter {
       const id = typeof actor['ID'] === 'string' ? actor['ID'] : ''
       const attributes = isObject(actor['Attributes']) ? actor['Attributes'] : {}
       const action = typeof event['Action'] === 'string' ? event['Action'] : ''
-      switch (event['Type']) {
-        case 'container':
+      const type = typeof event['Type'] === 'string' ? event['Type'] : ''
+      const isShared = shared.includes(type)
+      const labelOwner = (): string | null => typeof attributes[ctx.label] === 'string' ? attributes[ctx.label] as string : null
+      switch (type) {
+        case 'container': {
           if (action === 'destroy') ctx.cache.forget('container', id)
-          return attributes[ctx.label] === ctx.tenant
-        case 'image':
-          return attributes[ctx.label] === ctx.tenant
+          const o = labelOwner()
+          return o === ctx.tenant || (o === null && isShared)
+        }
+        case 'image': {
+          const o = labelOwner()
+          return o === ctx.tenant || (o === null && isShared)
+        }
         case 'volume':
-          return volumeOwner(id, action).then((o) => o === ctx.tenant)
+          return volumeOwner(id, action).then((o) => o === ctx.tenant || (o === null && isShared))
         case 'network':
           return networkOwner(id).then(async (o) => {
             if (action === 'destroy') ctx.cache.forget('network', id)
             if (o === ctx.tenant) return true
+            if (o !== null) return false
             const container = attributes['container']
-            return o === null && typeof container === 'string' && await containerOwner(container) === ctx.tenant
+            // A shared network's connect/disconnect is about a container: shown to that container's owner.
+            if (typeof container === 'string') return await containerOwner(container) === ctx.tenant
+            return isShared
           })
         default:
-          return false
+          return isShared
       }
     }
   }

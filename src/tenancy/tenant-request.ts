@@ -36,6 +36,8 @@ export interface TenantPlan {
 
 export interface TenancyContext extends ResponseContext {
   readonly owners: OwnerLookup
+  /** Event types about unowned objects every tenant sees (`tenancy.sharedEvents`). */
+  readonly sharedEvents: readonly string[]
 }
 
 /** Operations that touch nothing a tenant could own or see of another: passed as they are. */
@@ -167,7 +169,7 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
     case 'SystemInfo': return { response: systemInfo(ctx) }
     case 'SystemDataUsage': return { response: systemDataUsage(ctx) }
     case 'SystemEvents':
-      return { query: withQuery('filters', [eventFilters(r.query['filters']?.[0], label, tenant)]), response: tenantEvents(ctx) }
+      return { query: withQuery('filters', [eventFilters(r.query['filters']?.[0], label, tenant, ctx.sharedEvents)]), response: tenantEvents(ctx, ctx.sharedEvents) }
     case 'VolumeCreate': {
       const body = asObject(r.body, 'body')
       refuseOwnerLabel(field(body, 'Labels'), label, 'Labels')
@@ -184,6 +186,8 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
       return { body: withField(body, 'Labels', withOwner(field(body, 'Labels'), label, tenant)) }
     }
     case 'ImageBuild': {
+      // BuildKit exporters can name and write images outside `t`, where no name check reaches.
+      if ((r.query['outputs'] ?? []).some((o) => o !== '')) throw new TenancyDeniedError('build outputs are not available to tenants; tag the image with -t')
       for (const t of r.query['t'] ?? []) await writableName(t, false)
       return { query: withQuery('labels', [buildLabels(r.query['labels'], label, tenant)]) }
     }
