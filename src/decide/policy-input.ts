@@ -3,7 +3,7 @@ import type { JsonValue } from '../inspect/json-value.ts'
 import type { RequestFacts } from '../inspect/request-facts.ts'
 
 /**
- * The document every policy engine decides on (the built-in rules and, later, OPA). It is built
+ * The document every policy engine decides on (the built-in rules and OPA). It is built
  * only from canonical forms: the query as the engine parses it, the body with the engine's field
  * names. Nothing in it can be spelled two ways.
  */
@@ -24,6 +24,11 @@ export interface PolicyInput {
   readonly facts: Readonly<RequestFacts>
   /** The listener the request came in on (`unix:///run/dockward.sock`, `tcp://127.0.0.1:2375`). */
   readonly listener: string
+  /**
+   * Request headers without credentials (inspect/policy-headers.ts), for OPA's `input.Headers`.
+   * Set by the gateway and `dockward policy explain`; inputs built by hand may leave it out.
+   */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 export type PolicyMode = 'enforce' | 'audit-only'
@@ -49,6 +54,8 @@ export interface Decision {
   readonly trail: readonly RuleHit[]
   /** Digest of the policy that decided, for audit records. */
   readonly policyDigest: string
+  /** Extra fields an OPA policy returned beside `allow`, `reason` and `ruleId`, for audit records. */
+  readonly details?: Readonly<Record<string, unknown>>
 }
 
 /** A loaded policy: a pure function of the input, cheap enough to run on every request. */

@@ -145,8 +145,12 @@ export function createReloadingStore<T extends { readonly digest: string }> (sou
   }
 }
 
-// One file's digest is the SHA-256 of its bytes; several files' digests are hashed together.
-function bytesDigest (contents: readonly Buffer[]): string {
+/**
+ * The digest of file contents: SHA-256 of one file's bytes, or of the files' digests in order.
+ *
+ * @example bytesDigest([readFileSync('p.yaml')]) // sha256 of the file, as `sha256sum` prints it
+ */
+export function bytesDigest (contents: readonly Buffer[]): string {
   if (contents.length === 1) return createHash('sha256').update(contents[0]!).digest('hex')
   const h = createHash('sha256')
   for (const c of contents) h.update(createHash('sha256').update(c).digest())
