@@ -13,6 +13,7 @@ import { checkContentType, type BodyKind } from './inspect/content-type.ts'
 import { canonicalJsonBody, inspectRequest } from './inspect/inspect-request.ts'
 import { serializeJson } from './inspect/go-json.ts'
 import { memoizedLookup, pinnedCreateBody, pinnedPathId } from './inspect/pin-references.ts'
+import { policyHeaders } from './inspect/policy-headers.ts'
 import { isJsonObject } from './inspect/json-value.ts'
 import { readBody } from './inspect/read-body.ts'
 import { createEngineQuery } from './forward/engine-query.ts'
@@ -142,7 +143,8 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
       query: inspected.query,
       body: inspected.body,
       facts: inspected.facts,
-      listener
+      listener,
+      headers: policyHeaders(req.rawHeaders)
     }
     const decision = policy.current().decide(input)
     if (!decision.allow) throw new PolicyDeniedError(decision.ruleId, decision.reason)

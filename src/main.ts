@@ -6,7 +6,7 @@ import { readConfigFile } from './config/config-file.ts'
 import { resolveConfig } from './config/config.ts'
 import { ConfigError } from './core/errors.ts'
 import { runPolicyCommand } from './cli/policy-command.ts'
-import { createPolicyStore } from './decide/policy-store.ts'
+import { createPolicySetup } from './decide/policy-setup.ts'
 import { createGateway } from './gateway.ts'
 import type { ListenerAuth } from './identify/authenticate.ts'
 import type { Authenticator } from './identify/authenticator.ts'
@@ -49,12 +49,7 @@ async function serve (argv: readonly string[]): Promise<void> {
   }
   const config = resolveConfig(file, args.flags, process.env)
   // Loads now: a policy that does not load stops start-up (exit 2), like any other bad setting.
-  const policy = createPolicyStore(config.policy, {
-    onReload: (result) => {
-      if (result.ok) log(`policy reloaded: ${config.policy} (sha256 ${result.digest})`)
-      else log(`policy reload failed, keeping the policy in force: ${result.error.message}`)
-    }
-  })
+  const policy = createPolicySetup({ engine: config.policyEngine, policy: config.policy, opa: config.opa }, log)
   const authenticators = createAuthenticators(config)
   const limiter = createRateLimiter(config.rateLimits)
   const gateway = createGateway({ config, policy, limiter, log })
@@ -68,7 +63,7 @@ async function serve (argv: readonly string[]): Promise<void> {
     throw err
   }
   for (const l of listeners) log(`listening on ${l.address.kind === 'unix' ? l.address.url : `${l.address.tls === undefined ? 'tcp' : 'tls'}://${l.bound}`}`)
-  log(`policy ${config.policy} (sha256 ${policy.current().digest})`)
+  for (const line of policy.describe()) log(line)
   const stopWatching = policy.watch()
   process.on('SIGHUP', () => {
     policy.reload()

@@ -4,7 +4,13 @@ import { parseArgs } from 'node:util'
 import { isMap, isScalar, isSeq, type Node } from 'yaml'
 import { ConfigError, GatewayError, RouteNotFoundError } from '../core/errors.ts'
 import type { CompiledPolicy } from '../decide/policy-compiler.ts'
-import type { Decision, PolicyInput } from '../decide/policy-input.ts'
+import { combineEngines } from '../decide/combined-engine.ts'
+import type { OpaEngine } from '../decide/opa/opa-engine.ts'
+import { opaInput, opaInputText } from '../decide/opa/opa-input.ts'
+import { DEFAULT_OPA_ENTRYPOINT, POLICY_ENGINE_KINDS, resolveOpaSettings, type OpaSettingsInput } from '../decide/opa/opa-settings.ts'
+import { createOpaStore } from '../decide/opa/opa-store.ts'
+import type { Decision, PolicyEngine, PolicyInput } from '../decide/policy-input.ts'
+import { describeOpa } from '../decide/policy-setup.ts'
 import { loadPolicy, SHIPPED_POLICIES } from '../decide/policy-loader.ts'
 import { authMethods, entries, factKinds, listItems, readYaml, scalarText, type YamlFile } from '../decide/policy-schema.ts'
 import { anonymousIdentity, type AuthMethod, type Identity } from '../identify/identity.ts'
@@ -12,6 +18,7 @@ import { bodyKindOf } from '../inspect/canonical-body.ts'
 import { checkContentType } from '../inspect/content-type.ts'
 import { offlineLookup } from '../inspect/request-facts-extract.ts'
 import { inspectRequest } from '../inspect/inspect-request.ts'
+import { policyHeaders } from '../inspect/policy-headers.ts'
 import type { FactName, FactValue, RequestFacts } from '../inspect/request-facts.ts'
 import { checkApiVersion } from '../route/api-version.ts'
 import { parseRequestTarget } from '../route/request-target.ts'
@@ -28,12 +35,17 @@ export const POLICY_USAGE = `Usage: dockward policy <command>
 
 Commands:
   check FILE...      Validate policies (files or shipped names: ${SHIPPED_POLICIES.join(', ')})
-                     and print each one's name, rule count and sha256
+                     and print each one's name, rule count and sha256. OPA policies
+                     (.tar.gz bundles, .wasm) are loaded the way serve loads them:
+                     --entrypoint EP (default: ${DEFAULT_OPA_ENTRYPOINT}), --data FILE for a .wasm
   test DIR           Run the tables of expected decisions in DIR/*.yaml
   explain [options]  Decide one request the way the gateway would, and show why
 
 Options of explain:
   --policy REF       Policy file or shipped name (default: default)
+  --policy-engine E  builtin (default), opa, or both, as in serve
+  --opa-bundle FILE, --opa-wasm FILE, --opa-data FILE, --opa-entrypoint EP
+                     The OPA policy, as in serve (--json then also prints its input document)
   --method M         HTTP method (default: GET)
   --path P           Request target as sent, e.g. /v1.41/containers/create?name=x (required)
   --body FILE        Request body (JSON) from a file
@@ -80,11 +92,24 @@ export async function runPolicyCommand (argv: readonly string[], io: CommandIo):
 
 class UsageError extends Error {}
 
-function check (args: readonly string[], io: CommandIo): number {
+function check (argv: readonly string[], io: CommandIo): number {
+  let parsed
+  try {
+    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { entrypoint: { type: 'string' }, data: { type: 'string' } } })
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  const args = parsed.positionals
+  const { entrypoint, data } = parsed.values
   if (args.length === 0) throw new UsageError('check needs at least one policy file')
   let failed = 0
   for (const ref of args) {
     try {
+      if (/\.(tar\.gz|tgz|wasm)$/.test(ref)) {
+        const opa = loadOpa(/\.wasm$/.test(ref) ? { wasm: ref, data, entrypoint } : { bundle: ref, data, entrypoint }, 'check')
+        io.stdout.write(`ok: OPA policy ${describeOpa(opa)}; entrypoints: ${opa.entrypoints.join(', ')}\n`)
+        continue
+      }
       const p = loadPolicy(ref)
       io.stdout.write(`ok: ${p.name} (${p.ruleCount} ${p.ruleCount === 1 ? 'rule' : 'rules'}, sha256 ${p.digest})\n`)
     } catch (err) {
@@ -96,6 +121,16 @@ function check (args: readonly string[], io: CommandIo): number {
   return failed === 0 ? 0 : 1
 }
 
+/** An OPA policy from command-line settings, loaded as serve loads it (undefined settings left out). */
+function loadOpa (raw: { [K in keyof OpaSettingsInput]: OpaSettingsInput[K] | undefined }, where: string): OpaEngine {
+  const input: OpaSettingsInput = {}
+  for (const key of ['bundle', 'wasm', 'data', 'entrypoint'] as const) {
+    const v = raw[key]
+    if (v !== undefined) input[key] = v
+  }
+  return createOpaStore(resolveOpaSettings(input, where)).current()
+}
+
 // --- building the policy input the way the gateway does ------------------------------------------
 
 /** A request as a client sends it, before routing and inspection. */
@@ -104,7 +139,7 @@ export interface RawRequest {
   /** The request target: path with optional `/vX.Y` prefix and `?query`. */
   readonly target: string
   readonly body?: Buffer | undefined
-  /** Request headers as flat [name, value, …] pairs; only Content-Type matters to a decision. */
+  /** Request headers as flat [name, value, …] pairs: Content-Type is checked; OPA policies see them as input.Headers. */
   readonly headers?: readonly string[]
   readonly identity?: Identity
   readonly listener?: string
@@ -138,7 +173,8 @@ export async function buildPolicyInput (req: RawRequest): Promise<PolicyInput> {
     query: inspected.query,
     body: inspected.body,
     facts: req.facts === undefined ? inspected.facts : { ...inspected.facts, ...req.facts },
-    listener: req.listener ?? DEFAULT_LISTENER
+    listener: req.listener ?? DEFAULT_LISTENER,
+    headers: policyHeaders(req.headers ?? [])
   }
 }
 
@@ -157,7 +193,12 @@ async function explain (args: readonly string[], io: CommandIo): Promise<number>
       strict: true,
       allowPositionals: false,
       options: {
-        policy: { type: 'string', default: 'default' },
+        policy: { type: 'string' },
+        'policy-engine': { type: 'string' },
+        'opa-bundle': { type: 'string' },
+        'opa-wasm': { type: 'string' },
+        'opa-data': { type: 'string' },
+        'opa-entrypoint': { type: 'string' },
         method: { type: 'string', default: 'GET' },
         path: { type: 'string' },
         body: { type: 'string' },
@@ -179,10 +220,20 @@ async function explain (args: readonly string[], io: CommandIo): Promise<number>
     headers.push(h.slice(0, colon).trim(), h.slice(colon + 1).trim())
   }
 
-  let policy: CompiledPolicy
+  const hasOpa = v['opa-bundle'] !== undefined || v['opa-wasm'] !== undefined || v['opa-data'] !== undefined || v['opa-entrypoint'] !== undefined
+  const kind = v['policy-engine'] ?? (hasOpa ? 'opa' : 'builtin')
+  if (!(POLICY_ENGINE_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--policy-engine: expected one of ${POLICY_ENGINE_KINDS.join(', ')}`)
+  if (kind !== 'builtin' && !hasOpa) throw new UsageError(`--policy-engine ${kind} needs --opa-bundle or --opa-wasm`)
+  if (kind === 'opa' && v.policy !== undefined) throw new UsageError('--policy is not used with --policy-engine opa; use --policy-engine both')
+
+  let policy: Explained
   let body: Buffer | undefined
   try {
-    policy = loadPolicy(v.policy)
+    const builtin = kind === 'opa' ? null : loadPolicy(v.policy ?? 'default')
+    const opa = kind === 'builtin' ? null : loadOpa({ bundle: v['opa-bundle'], wasm: v['opa-wasm'], data: v['opa-data'], entrypoint: v['opa-entrypoint'] }, 'explain')
+    policy = builtin !== null && opa !== null
+      ? { engine: combineEngines(builtin, opa), builtin, opa }
+      : { engine: (builtin ?? opa)!, builtin, opa }
     body = v.body === undefined ? undefined : readBodyFile(v.body)
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
@@ -198,9 +249,16 @@ async function explain (args: readonly string[], io: CommandIo): Promise<number>
     io.stderr.write(`dockward would refuse this request before deciding: ${message}\n`)
     return 1
   }
-  const decision = policy.decide(input)
+  const decision = policy.engine.decide(input)
   io.stdout.write(v.json ? `${JSON.stringify(explainJson(policy, input, decision), null, 2)}\n` : explainText(policy, input, decision))
   return 0
+}
+
+/** The engines explain decides with: the one to ask, and the built-in and OPA policies in it. */
+interface Explained {
+  readonly engine: PolicyEngine
+  readonly builtin: CompiledPolicy | null
+  readonly opa: OpaEngine | null
 }
 
 function parseIdentitySpec (spec: string): Identity {
@@ -232,20 +290,24 @@ function readBodyFile (file: string): Buffer {
   }
 }
 
-function explainJson (policy: CompiledPolicy, input: PolicyInput, decision: Decision): unknown {
+function explainJson (policy: Explained, input: PolicyInput, decision: Decision): unknown {
+  const { builtin, opa } = policy
   return {
     decision,
-    policy: { name: policy.name, digest: policy.digest, mode: policy.mode },
+    ...(builtin === null ? {} : { policy: { name: builtin.name, digest: builtin.digest, mode: builtin.mode } }),
+    ...(opa === null ? {} : { opa: { file: opa.name, entrypoint: opa.entrypoint, abiVersion: opa.abiVersion, revision: opa.revision, digest: opa.digest }, opaInput: JSON.parse(opaInputText(opaInput(input))) as unknown }),
     input
   }
 }
 
-function explainText (policy: CompiledPolicy, input: PolicyInput, d: Decision): string {
+function explainText ({ builtin, opa }: Explained, input: PolicyInput, d: Decision): string {
   const id = input.identity
   const lines = [
     `decision  ${d.allow ? 'allow' : 'deny'}${d.wouldDeny ? ' (would deny: audit-only)' : ''} by ${d.ruleId}`,
     `reason    ${d.reason}`,
-    `policy    ${policy.name}${policy.mode === 'audit-only' ? ' (audit-only)' : ''}, sha256 ${policy.digest}`,
+    ...(d.details === undefined ? [] : [`details   ${JSON.stringify(d.details)}`]),
+    ...(builtin === null ? [] : [`policy    ${builtin.name}${builtin.mode === 'audit-only' ? ' (audit-only)' : ''}, sha256 ${builtin.digest}`]),
+    ...(opa === null ? [] : [`opa       ${describeOpa(opa)}`]),
     `request   ${input.method} ${input.path} → ${input.operation}, API ${input.version ?? 'newest (no version prefix)'}`,
     `identity  ${id.name} (${id.method}), tenant ${id.tenant ?? 'none'}, groups ${id.groups.length === 0 ? 'none' : id.groups.join(', ')}`,
     'trail'

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../core/errors.ts'
 import type { ConfigInput } from '../config/config.ts'
+import { POLICY_ENGINE_KINDS, type OpaSettingsInput, type PolicyEngineKind } from '../decide/opa/opa-settings.ts'
 
 export interface ServeArgs {
   readonly configFile: string | undefined
@@ -16,6 +17,11 @@ Options:
                       Default: $DOCKER_HOST, else unix:///var/run/docker.sock
   --policy NAME|FILE  Policy to enforce: a shipped one (default, read-only, admin) or a
                       policy file. Default: default. SIGHUP or a change to the file reloads it.
+  --policy-engine E   builtin (default), opa, or both (the built-in policy and OPA must both allow)
+  --opa-bundle FILE   OPA policy: a bundle from "opa build -t wasm -e ENTRYPOINT" (.tar.gz)
+  --opa-wasm FILE     OPA policy: a bare policy.wasm instead of a bundle
+  --opa-data FILE     Data (JSON or YAML) for --opa-wasm
+  --opa-entrypoint EP The entrypoint to evaluate. Default: docker/authz/allow
   --config FILE       YAML config file with the same settings; flags override it
   --dangerously-allow-unauthenticated-tcp
                       Allow a non-loopback TCP listener without TLS or authentication.
@@ -36,6 +42,11 @@ export function parseServeArgs (argv: readonly string[]): ServeArgs | 'help' {
         upstream: { type: 'string' },
         config: { type: 'string' },
         policy: { type: 'string' },
+        'policy-engine': { type: 'string' },
+        'opa-bundle': { type: 'string' },
+        'opa-wasm': { type: 'string' },
+        'opa-data': { type: 'string' },
+        'opa-entrypoint': { type: 'string' },
         'dangerously-allow-unauthenticated-tcp': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
       }
@@ -49,6 +60,17 @@ export function parseServeArgs (argv: readonly string[]): ServeArgs | 'help' {
   if (v.listen !== undefined) flags.listen = v.listen
   if (v.upstream !== undefined) flags.upstream = v.upstream
   if (v.policy !== undefined) flags.policy = v.policy
+  const engine = v['policy-engine']
+  if (engine !== undefined) {
+    if (!POLICY_ENGINE_KINDS.includes(engine as PolicyEngineKind)) throw new ConfigError(`--policy-engine: expected one of ${POLICY_ENGINE_KINDS.join(', ')}, not ${JSON.stringify(engine)}`)
+    flags.policyEngine = engine as PolicyEngineKind
+  }
+  const opa: OpaSettingsInput = {}
+  if (v['opa-bundle'] !== undefined) opa.bundle = v['opa-bundle']
+  if (v['opa-wasm'] !== undefined) opa.wasm = v['opa-wasm']
+  if (v['opa-data'] !== undefined) opa.data = v['opa-data']
+  if (v['opa-entrypoint'] !== undefined) opa.entrypoint = v['opa-entrypoint']
+  if (Object.keys(opa).length > 0) flags.opa = opa
   if (v['dangerously-allow-unauthenticated-tcp'] === true) flags.dangerouslyAllowUnauthenticatedTcp = true
   return { configFile: v.config, flags }
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
 import { ConfigError } from '../core/errors.ts'
+import { parseOpaSettings, POLICY_ENGINE_KINDS, type PolicyEngineKind } from '../decide/opa/opa-settings.ts'
 import { parseFixedIdentity } from '../identify/fixed-identity.ts'
 import { parseJwtSettings } from '../identify/jwt-authenticator.ts'
 import { parseMtlsSettings } from '../identify/mtls-authenticator.ts'
@@ -107,6 +108,22 @@ export function parseConfigText (text: string, file: string): ConfigInput {
       case 'policy':
         out.policy = str(value, key)
         break
+      case 'policyEngine': {
+        const kind = str(value, key)
+        if (!POLICY_ENGINE_KINDS.includes(kind as PolicyEngineKind)) fail(value, key, `expected one of ${POLICY_ENGINE_KINDS.join(', ')}`)
+        out.policyEngine = kind as PolicyEngineKind
+        break
+      }
+      case 'opa': {
+        const opa = section(value, key, parseOpaSettings)
+        // Policy files named in a config file are found beside it, wherever dockward runs from.
+        for (const k of ['bundle', 'wasm', 'data'] as const) {
+          const p = opa[k]
+          if (p !== undefined) opa[k] = beside(p)
+        }
+        out.opa = opa
+        break
+      }
       case 'authentication': {
         if (!isMap(value)) return fail(value, key, 'expected a mapping with mtls, jwt, tokens')
         const auth: AuthenticationInput = {}
@@ -149,7 +166,7 @@ export function parseConfigText (text: string, file: string): ConfigInput {
         break
       }
       default:
-        fail(pair.key as Node, key, 'unknown setting (listen, upstream, policy, authentication, rateLimits, tenancy, dangerouslyAllowUnauthenticatedTcp, limits)')
+        fail(pair.key as Node, key, 'unknown setting (listen, upstream, policy, policyEngine, opa, authentication, rateLimits, tenancy, dangerouslyAllowUnauthenticatedTcp, limits)')
     }
   }
   return out

@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.ts'
+import { resolveOpaSettings, type OpaSettings, type OpaSettingsInput, type PolicyEngineKind } from '../decide/opa/opa-settings.ts'
 import type { Identity } from '../identify/identity.ts'
 import type { ResolvedJwtSettings } from '../identify/jwt-authenticator.ts'
 import type { MtlsSettings } from '../identify/mtls-authenticator.ts'
@@ -49,6 +50,10 @@ export interface ConfigInput {
   dangerouslyAllowUnauthenticatedTcp?: boolean
   /** A shipped policy name (`default`, `read-only`, `admin`) or a policy file path. */
   policy?: string
+  /** Which engines decide: `builtin` (default), `opa`, or `both` (both must allow). */
+  policyEngine?: PolicyEngineKind
+  /** The OPA policy, for `policyEngine: opa` or `both`. */
+  opa?: OpaSettingsInput
   limits?: Partial<Limits>
   /** Many tenants on one engine (see src/tenancy/). */
   tenancy?: TenancySettings
@@ -76,6 +81,9 @@ export interface Config {
   readonly upstream: UpstreamAddress
   readonly dangerouslyAllowUnauthenticatedTcp: boolean
   readonly policy: string
+  readonly policyEngine: PolicyEngineKind
+  /** Set exactly when policyEngine is `opa` or `both`. */
+  readonly opa: OpaSettings | null
   readonly limits: Readonly<Limits>
   /** Null: one tenant, the engine as it is. */
   readonly tenancy: TenancySettings | null
@@ -109,6 +117,7 @@ export function resolveConfig (file: ConfigInput, flags: ConfigInput, env: NodeJ
   const dangerous = flags.dangerouslyAllowUnauthenticatedTcp ?? file.dangerouslyAllowUnauthenticatedTcp ?? false
   const limits = { ...DEFAULT_LIMITS, ...file.limits, ...flags.limits }
   const policy = flags.policy ?? file.policy ?? DEFAULT_POLICY
+  const { policyEngine, opa } = resolvePolicyEngine(file, flags)
 
   const seen = new Set<string>()
   for (const l of listen) {
@@ -139,9 +148,42 @@ export function resolveConfig (file: ConfigInput, flags: ConfigInput, env: NodeJ
     upstream,
     dangerouslyAllowUnauthenticatedTcp: dangerous,
     policy,
+    policyEngine,
+    opa,
     limits: Object.freeze(limits),
     tenancy: file.tenancy ?? null
   })
+}
+
+/**
+ * The engine choice and the OPA settings, checked together so that no setting is silently
+ * unused: `opa` settings need `policyEngine: opa` or `both`, those need the settings, and a
+ * built-in `policy` with `policyEngine: opa` would not be enforced. A flag naming the OPA
+ * policy (`--opa-bundle`, `--opa-wasm`) replaces the file's source as a whole.
+ */
+function resolvePolicyEngine (file: ConfigInput, flags: ConfigInput): { policyEngine: PolicyEngineKind, opa: OpaSettings | null } {
+  const policyEngine = flags.policyEngine ?? file.policyEngine ?? 'builtin'
+  let input = file.opa
+  if (flags.opa !== undefined) {
+    const base: OpaSettingsInput = { ...file.opa }
+    if (flags.opa.bundle !== undefined || flags.opa.wasm !== undefined) {
+      delete base.bundle
+      delete base.wasm
+      delete base.data
+    }
+    input = { ...base, ...flags.opa }
+  }
+  if (policyEngine === 'builtin') {
+    if (input !== undefined) {
+      throw new ConfigError('opa: an OPA policy is configured but policyEngine is builtin, so it would not be enforced; set policyEngine: opa (OPA decides alone) or both (the built-in policy and OPA must both allow)')
+    }
+    return { policyEngine, opa: null }
+  }
+  if (input === undefined) throw new ConfigError(`policyEngine: ${policyEngine} needs an OPA policy (opa.bundle, or opa.wasm; --opa-bundle or --opa-wasm)`)
+  if (policyEngine === 'opa' && (flags.policy ?? file.policy) !== undefined) {
+    throw new ConfigError('policy: with policyEngine opa the built-in policy is not enforced; remove policy, or set policyEngine: both')
+  }
+  return { policyEngine, opa: resolveOpaSettings(input, 'opa') }
 }
 
 function listener (entry: string | ListenEntryInput, i: number, authentication: AuthenticationInput): ListenerConfig {
