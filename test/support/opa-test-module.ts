@@ -1,4 +1,5 @@
 import createWabt from 'wabt'
+import { tarGz } from './tar.ts'
 
 // A WebAssembly module speaking the OPA wasm ABI that @open-policy-agent/opa-wasm calls (its
 // src/opa.js): the globals opa_wasm_abi_version and opa_wasm_abi_minor_version, builtins,
@@ -239,4 +240,18 @@ export function opaTestWat ({ minor, locked = false }: OpaTestModuleOptions): st
     (local.get $start))
   ${minor === 1 ? v11 : v12}
 )`
+}
+
+/**
+ * The test module in a bundle laid out as `opa build -t wasm` writes one: `/policy.wasm`,
+ * `/data.json`, `/.manifest`.
+ *
+ * @example writeFileSync(file, await opaTestBundle({ minor: 2 }, { team: 'blue' }))
+ */
+export async function opaTestBundle (options: OpaTestModuleOptions, data: unknown = {}, revision = 'test-1'): Promise<Buffer> {
+  return tarGz([
+    { name: '/policy.wasm', data: Buffer.from(await opaTestModule(options)) },
+    { name: '/data.json', data: JSON.stringify(data) },
+    { name: '/.manifest', data: JSON.stringify({ revision, roots: [''], wasm: TEST_ENTRYPOINTS.map((entrypoint) => ({ entrypoint, module: '/policy.wasm' })) }) }
+  ])
 }
