@@ -73,8 +73,17 @@ type Name = keyof typeof STRINGS
  * @example const wasm = await opaTestModule({ minor: 2 })
  */
 export async function opaTestModule (options: OpaTestModuleOptions): Promise<Uint8Array> {
+  return await assembleWat(opaTestWat(options))
+}
+
+/**
+ * Any WAT text as a wasm binary (for variants of the test module that break the ABI).
+ *
+ * @example await assembleWat(opaTestWat({ minor: 2 }).replace('"opa_eval"', '"opa_evil"'))
+ */
+export async function assembleWat (text: string): Promise<Uint8Array> {
   const wabt = await createWabt()
-  const module = wabt.parseWat('opa-test.wat', opaTestWat(options))
+  const module = wabt.parseWat('opa-test.wat', text)
   try {
     return module.toBinary({}).buffer
   } finally {

@@ -136,14 +136,9 @@ export function createOpaEngine (bundle: OpaBundle, options: OpaEngineOptions): 
     if (ruleId !== undefined && (typeof ruleId !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(ruleId))) {
       return 'the result\'s "ruleId" must be 1 to 128 visible ASCII characters'
     }
-    const details: Record<string, unknown> = Object.create(null)
-    let extra = false
-    for (const [key, value] of Object.entries(result)) {
-      if (key === 'allow' || key === 'reason' || key === 'ruleId') continue
-      details[key] = value
-      extra = true
-    }
-    return decision(allow, ruleId ?? entrypoint, reason ?? (allow ? `allowed by ${entrypoint}` : REJECTED), extra ? details : undefined)
+    // fromEntries defines own properties: a `__proto__` key stays data.
+    const extra = Object.entries(result).filter(([key]) => key !== 'allow' && key !== 'reason' && key !== 'ruleId')
+    return decision(allow, ruleId ?? entrypoint, reason ?? (allow ? `allowed by ${entrypoint}` : REJECTED), extra.length > 0 ? Object.fromEntries(extra) : undefined)
   }
 
   let broken: string | null = null
