@@ -53,3 +53,11 @@ test('errors name the file, line, column and key', () => {
     }, text)
   }
 })
+
+test('policyEngine and opa: known keys, paths beside the config file', () => {
+  const cfg = parseConfigText('policyEngine: both\nopa:\n  bundle: authz.tar.gz\n  entrypoint: data.docker.authz.allow\n  maxMemory: 1048576\n', '/etc/dockward/dockward.yaml')
+  assert.deepEqual(cfg.opa, { bundle: '/etc/dockward/authz.tar.gz', entrypoint: 'data.docker.authz.allow', maxMemory: 1048576 })
+  assert.equal(cfg.policyEngine, 'both')
+  assert.throws(() => parseConfigText('policyEngine: rego\n', 'c.yaml'), /^ConfigError: c\.yaml:1:15: policyEngine: expected one of builtin, opa, both$/)
+  assert.throws(() => parseConfigText('opa:\n  bundel: x\n', 'c.yaml'), /c\.yaml:2:3: opa\.bundel: unknown setting \(bundle, wasm, data, entrypoint, maxMemory\)/)
+})

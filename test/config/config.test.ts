@@ -84,3 +84,25 @@ test('listener authentication: methods need their settings, anonymous defaults, 
   ]
   for (const [input, message] of bad) assert.throws(() => resolveConfig(input, {}, {}), (err: unknown) => err instanceof ConfigError && message.test(err.message), String(message))
 })
+
+test('policyEngine: builtin by default; opa and both need the opa settings, and none is left unused', () => {
+  const fails = (file: Parameters<typeof resolveConfig>[0], flags: Parameters<typeof resolveConfig>[1], message: RegExp): void => {
+    assert.throws(() => resolveConfig(file, flags, {}), (err: unknown) => err instanceof ConfigError && message.test(err.message))
+  }
+  const builtin = resolveConfig({}, {}, {})
+  assert.equal(builtin.policyEngine, 'builtin')
+  assert.equal(builtin.opa, null)
+  const opa = resolveConfig({ policyEngine: 'opa', opa: { bundle: '/b.tar.gz' } }, {}, {})
+  assert.deepEqual(opa.opa, { source: { kind: 'bundle', file: '/b.tar.gz' }, entrypoint: 'docker/authz/allow', maxMemory: 256 * 1024 * 1024 })
+  assert.equal(resolveConfig({ policy: 'read-only', policyEngine: 'both', opa: { wasm: '/p.wasm' } }, {}, {}).policy, 'read-only')
+  // A flag naming the OPA policy replaces the file's source (bundle, wasm, data) and keeps the rest.
+  const replaced = resolveConfig({ policyEngine: 'opa', opa: { wasm: '/p.wasm', data: '/d.json', entrypoint: 'x/y' } }, { opa: { bundle: '/b.tar.gz' } }, {})
+  assert.deepEqual(replaced.opa?.source, { kind: 'bundle', file: '/b.tar.gz' })
+  assert.equal(replaced.opa?.entrypoint, 'x/y')
+  assert.equal(resolveConfig({ opa: { bundle: '/b.tar.gz' } }, { policyEngine: 'opa' }, {}).policyEngine, 'opa')
+
+  fails({ opa: { bundle: '/b.tar.gz' } }, {}, /^opa: an OPA policy is configured but policyEngine is builtin/)
+  fails({ policyEngine: 'both' }, {}, /^policyEngine: both needs an OPA policy/)
+  fails({ policy: 'default', policyEngine: 'opa', opa: { bundle: '/b' } }, {}, /^policy: with policyEngine opa the built-in policy is not enforced/)
+  fails({ policyEngine: 'opa' }, { opa: { entrypoint: 'x' } }, /^opa: set exactly one of bundle/)
+})
