@@ -7,10 +7,11 @@ import type { CompiledPolicy } from '../decide/policy-compiler.ts'
 import { combineEngines } from '../decide/combined-engine.ts'
 import type { OpaEngine } from '../decide/opa/opa-engine.ts'
 import { opaInput, opaInputText } from '../decide/opa/opa-input.ts'
-import { DEFAULT_OPA_ENTRYPOINT, POLICY_ENGINE_KINDS, resolveOpaSettings, type OpaSettingsInput } from '../decide/opa/opa-settings.ts'
+import { DEFAULT_OPA_ENTRYPOINT, resolveOpaSettings, type OpaSettingsInput } from '../decide/opa/opa-settings.ts'
 import { createOpaStore } from '../decide/opa/opa-store.ts'
 import type { Decision, PolicyEngine, PolicyInput } from '../decide/policy-input.ts'
 import { describeOpa } from '../decide/policy-setup.ts'
+import { POLICY_ENGINE_OPTIONS, policyEngineFlags } from './serve-args.ts'
 import { loadPolicy, SHIPPED_POLICIES } from '../decide/policy-loader.ts'
 import { authMethods, entries, factKinds, listItems, readYaml, scalarText, type YamlFile } from '../decide/policy-schema.ts'
 import { anonymousIdentity, type AuthMethod, type Identity } from '../identify/identity.ts'
@@ -106,7 +107,7 @@ function check (argv: readonly string[], io: CommandIo): number {
   for (const ref of args) {
     try {
       if (/\.(tar\.gz|tgz|wasm)$/.test(ref)) {
-        const opa = loadOpa(/\.wasm$/.test(ref) ? { wasm: ref, data, entrypoint } : { bundle: ref, data, entrypoint }, 'check')
+        const opa = loadOpa({ ...(/\.wasm$/.test(ref) ? { wasm: ref } : { bundle: ref }), ...(data === undefined ? {} : { data }), ...(entrypoint === undefined ? {} : { entrypoint }) }, 'check')
         io.stdout.write(`ok: OPA policy ${describeOpa(opa)}; entrypoints: ${opa.entrypoints.join(', ')}\n`)
         continue
       }
@@ -121,13 +122,8 @@ function check (argv: readonly string[], io: CommandIo): number {
   return failed === 0 ? 0 : 1
 }
 
-/** An OPA policy from command-line settings, loaded as serve loads it (undefined settings left out). */
-function loadOpa (raw: { [K in keyof OpaSettingsInput]: OpaSettingsInput[K] | undefined }, where: string): OpaEngine {
-  const input: OpaSettingsInput = {}
-  for (const key of ['bundle', 'wasm', 'data', 'entrypoint'] as const) {
-    const v = raw[key]
-    if (v !== undefined) input[key] = v
-  }
+/** An OPA policy from command-line settings, loaded as serve loads it. */
+function loadOpa (input: OpaSettingsInput, where: string): OpaEngine {
   return createOpaStore(resolveOpaSettings(input, where)).current()
 }
 
@@ -194,11 +190,7 @@ async function explain (args: readonly string[], io: CommandIo): Promise<number>
       allowPositionals: false,
       options: {
         policy: { type: 'string' },
-        'policy-engine': { type: 'string' },
-        'opa-bundle': { type: 'string' },
-        'opa-wasm': { type: 'string' },
-        'opa-data': { type: 'string' },
-        'opa-entrypoint': { type: 'string' },
+        ...POLICY_ENGINE_OPTIONS,
         method: { type: 'string', default: 'GET' },
         path: { type: 'string' },
         body: { type: 'string' },
@@ -220,17 +212,22 @@ async function explain (args: readonly string[], io: CommandIo): Promise<number>
     headers.push(h.slice(0, colon).trim(), h.slice(colon + 1).trim())
   }
 
-  const hasOpa = v['opa-bundle'] !== undefined || v['opa-wasm'] !== undefined || v['opa-data'] !== undefined || v['opa-entrypoint'] !== undefined
-  const kind = v['policy-engine'] ?? (hasOpa ? 'opa' : 'builtin')
-  if (!(POLICY_ENGINE_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--policy-engine: expected one of ${POLICY_ENGINE_KINDS.join(', ')}`)
-  if (kind !== 'builtin' && !hasOpa) throw new UsageError(`--policy-engine ${kind} needs --opa-bundle or --opa-wasm`)
+  let engineFlags
+  try {
+    engineFlags = policyEngineFlags(v)
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  const opaFlags = engineFlags.opa
+  const kind = engineFlags.policyEngine ?? (opaFlags === undefined ? 'builtin' : 'opa')
+  if (kind !== 'builtin' && opaFlags === undefined) throw new UsageError(`--policy-engine ${kind} needs --opa-bundle or --opa-wasm`)
   if (kind === 'opa' && v.policy !== undefined) throw new UsageError('--policy is not used with --policy-engine opa; use --policy-engine both')
 
   let policy: Explained
   let body: Buffer | undefined
   try {
     const builtin = kind === 'opa' ? null : loadPolicy(v.policy ?? 'default')
-    const opa = kind === 'builtin' ? null : loadOpa({ bundle: v['opa-bundle'], wasm: v['opa-wasm'], data: v['opa-data'], entrypoint: v['opa-entrypoint'] }, 'explain')
+    const opa = opaFlags === undefined || kind === 'builtin' ? null : loadOpa(opaFlags, 'explain')
     policy = builtin !== null && opa !== null
       ? { engine: combineEngines(builtin, opa), builtin, opa }
       : { engine: (builtin ?? opa)!, builtin, opa }

@@ -29,6 +29,38 @@ Options:
   -h, --help          Show this help
 `
 
+/** The flags that choose policy engines and name an OPA policy, shared by `serve` and `policy explain`. */
+export const POLICY_ENGINE_OPTIONS = {
+  'policy-engine': { type: 'string' },
+  'opa-bundle': { type: 'string' },
+  'opa-wasm': { type: 'string' },
+  'opa-data': { type: 'string' },
+  'opa-entrypoint': { type: 'string' }
+} as const
+
+type PolicyEngineFlagValues = { readonly [K in keyof typeof POLICY_ENGINE_OPTIONS]?: string | undefined }
+
+/**
+ * `--policy-engine` (checked) and the `--opa-*` flags, in the config file's shape.
+ *
+ * @example policyEngineFlags({ 'opa-bundle': 'a.tar.gz' }) // { opa: { bundle: 'a.tar.gz' } }
+ */
+export function policyEngineFlags (v: PolicyEngineFlagValues): { policyEngine?: PolicyEngineKind, opa?: OpaSettingsInput } {
+  const out: { policyEngine?: PolicyEngineKind, opa?: OpaSettingsInput } = {}
+  const engine = v['policy-engine']
+  if (engine !== undefined) {
+    if (!POLICY_ENGINE_KINDS.includes(engine as PolicyEngineKind)) throw new ConfigError(`--policy-engine: expected one of ${POLICY_ENGINE_KINDS.join(', ')}, not ${JSON.stringify(engine)}`)
+    out.policyEngine = engine as PolicyEngineKind
+  }
+  const opa: OpaSettingsInput = {}
+  if (v['opa-bundle'] !== undefined) opa.bundle = v['opa-bundle']
+  if (v['opa-wasm'] !== undefined) opa.wasm = v['opa-wasm']
+  if (v['opa-data'] !== undefined) opa.data = v['opa-data']
+  if (v['opa-entrypoint'] !== undefined) opa.entrypoint = v['opa-entrypoint']
+  if (Object.keys(opa).length > 0) out.opa = opa
+  return out
+}
+
 /** Parses `dockward serve` flags into the same shape as the config file. */
 export function parseServeArgs (argv: readonly string[]): ServeArgs | 'help' {
   let parsed
@@ -42,11 +74,7 @@ export function parseServeArgs (argv: readonly string[]): ServeArgs | 'help' {
         upstream: { type: 'string' },
         config: { type: 'string' },
         policy: { type: 'string' },
-        'policy-engine': { type: 'string' },
-        'opa-bundle': { type: 'string' },
-        'opa-wasm': { type: 'string' },
-        'opa-data': { type: 'string' },
-        'opa-entrypoint': { type: 'string' },
+        ...POLICY_ENGINE_OPTIONS,
         'dangerously-allow-unauthenticated-tcp': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
       }
@@ -60,17 +88,7 @@ export function parseServeArgs (argv: readonly string[]): ServeArgs | 'help' {
   if (v.listen !== undefined) flags.listen = v.listen
   if (v.upstream !== undefined) flags.upstream = v.upstream
   if (v.policy !== undefined) flags.policy = v.policy
-  const engine = v['policy-engine']
-  if (engine !== undefined) {
-    if (!POLICY_ENGINE_KINDS.includes(engine as PolicyEngineKind)) throw new ConfigError(`--policy-engine: expected one of ${POLICY_ENGINE_KINDS.join(', ')}, not ${JSON.stringify(engine)}`)
-    flags.policyEngine = engine as PolicyEngineKind
-  }
-  const opa: OpaSettingsInput = {}
-  if (v['opa-bundle'] !== undefined) opa.bundle = v['opa-bundle']
-  if (v['opa-wasm'] !== undefined) opa.wasm = v['opa-wasm']
-  if (v['opa-data'] !== undefined) opa.data = v['opa-data']
-  if (v['opa-entrypoint'] !== undefined) opa.entrypoint = v['opa-entrypoint']
-  if (Object.keys(opa).length > 0) flags.opa = opa
+  Object.assign(flags, policyEngineFlags(v))
   if (v['dangerously-allow-unauthenticated-tcp'] === true) flags.dangerouslyAllowUnauthenticatedTcp = true
   return { configFile: v.config, flags }
 }

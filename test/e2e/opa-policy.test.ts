@@ -59,6 +59,23 @@ async function until (what: string, check: () => boolean | Promise<boolean>, ms 
   throw new Error(`timed out waiting for ${what}`)
 }
 
+/** A dockward started in `before` in a fresh directory, stopped in `after` with the containers named in `created`. */
+interface Running { dw: RunningDockward, dir: string, readonly created: string[] }
+
+function dockwardWith (eng: TestEngine, prefix: string, start: (dir: string) => Promise<RunningDockward>): Running {
+  const t = { created: [] as string[] } as Running
+  before(async () => {
+    t.dir = mkdtempSync(join(tmpdir(), prefix))
+    t.dw = await start(t.dir)
+  })
+  after(async () => {
+    await t.dw?.stop()
+    for (const name of t.created) await engineRequest(eng, 'DELETE', `/containers/${name}?force=1`)
+    rmSync(t.dir, { recursive: true, force: true })
+  })
+  return t
+}
+
 async function exists (eng: TestEngine, name: string): Promise<boolean> {
   return (await engineRequest(eng, 'GET', `/containers/${name}/json`)).status === 200
 }
@@ -74,16 +91,11 @@ if (engine === null) {
 
 function abiSuite (eng: TestEngine, minor: 1 | 2): void {
   describe(`an OPA policy on wasm ABI 1.${minor}`, () => {
-    let dw: RunningDockward
-    let dir: string
-    const created: string[] = []
-
-    before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'dw-opa-'))
+    const t = dockwardWith(eng, 'dw-opa-', async (dir) => {
       const bundle = join(dir, 'authz.tar.gz')
       writeFileSync(bundle, await opaTestBundle({ minor }, { team: { name: 'blue' } }))
       // A per-tenant socket, so the input carries a real identity.
-      dw = await startDockward({
+      return await startDockward({
         upstream: eng.dockerHost,
         config: (socket) => [
           'listen:',
@@ -98,27 +110,22 @@ function abiSuite (eng: TestEngine, minor: 1 | 2): void {
         ].join('\n').replace('authz.tar.gz', bundle)
       })
     })
-    after(async () => {
-      await dw.stop()
-      for (const name of created) await engineRequest(eng, 'DELETE', `/containers/${name}?force=1`)
-      rmSync(dir, { recursive: true, force: true })
-    })
 
     test('start-up names the policy, its entrypoint and ABI', () => {
-      assert.match(dw.stderr(), new RegExp(`OPA policy \\S+authz\\.tar\\.gz \\(entrypoint dockward/authz, ABI 1\\.${minor}, revision test-1, sha256 [0-9a-f]{64}\\)`))
+      assert.match(t.dw.stderr(), new RegExp(`OPA policy \\S+authz\\.tar\\.gz \\(entrypoint dockward/authz, ABI 1\\.${minor}, revision test-1, sha256 [0-9a-f]{64}\\)`))
     })
 
     test('a request the module allows reaches the engine', async () => {
       const name = uniqueName('dw-opa-ok')
-      created.push(name)
-      const a = await call(dw.socketPath, 'POST', `/v1.41/containers/create?name=${name}`, { Image: eng.image, Cmd: ['true'] })
+      t.created.push(name)
+      const a = await call(t.dw.socketPath, 'POST', `/v1.41/containers/create?name=${name}`, { Image: eng.image, Cmd: ['true'] })
       assert.equal(a.status, 201, JSON.stringify(a.json))
       assert.equal(await exists(eng, name), true)
     })
 
     test('a request it denies is a 403 with its rule and reason, and its data', async () => {
       const name = uniqueName('dw-opa-priv')
-      const a = await call(dw.socketPath, 'POST', `/v1.41/containers/create?name=${name}`, { Image: eng.image, HostConfig: { Privileged: true } })
+      const a = await call(t.dw.socketPath, 'POST', `/v1.41/containers/create?name=${name}`, { Image: eng.image, HostConfig: { Privileged: true } })
       assert.equal(deniedBy(a, 'wat-privileged'), 'privileged containers are denied by the WAT module (data: {"team":{"name":"blue"}})')
       assert.equal(await exists(eng, name), false)
     })
@@ -126,7 +133,7 @@ function abiSuite (eng: TestEngine, minor: 1 | 2): void {
     test('key-case dodges reach the module as the engine\'s field names', async () => {
       for (const body of [{ Image: eng.image, HostConfig: { privileged: true } }, { image: eng.image, hostconfig: { PRIVILEGED: true } }]) {
         const name = uniqueName('dw-opa-case')
-        deniedBy(await call(dw.socketPath, 'POST', `/v1.41/containers/create?name=${name}`, body), 'wat-privileged')
+        deniedBy(await call(t.dw.socketPath, 'POST', `/v1.41/containers/create?name=${name}`, body), 'wat-privileged')
         assert.equal(await exists(eng, name), false)
       }
     })
@@ -142,15 +149,15 @@ function abiSuite (eng: TestEngine, minor: 1 | 2): void {
       ]
       for (const [marker, error] of cases) {
         const name = uniqueName(`dw-${marker}`)
-        const reason = deniedBy(await call(dw.socketPath, 'POST', `/v1.41/containers/create?name=${name}`, { Image: eng.image }), 'opa-error')
+        const reason = deniedBy(await call(t.dw.socketPath, 'POST', `/v1.41/containers/create?name=${name}`, { Image: eng.image }), 'opa-error')
         assert.match(reason, /^the OPA policy failed, so the request is denied: /)
         assert.match(reason, error)
         assert.equal(await exists(eng, name), false)
-        await until(`the log line for ${marker}`, () => dw.stderr().split('\n').some((l) => l.includes('dockward: OPA policy') && l.includes('failed on ContainerCreate') && error.test(l)))
-        assert.equal((await call(dw.socketPath, 'GET', '/_ping')).status, 200)
+        await until(`the log line for ${marker}`, () => t.dw.stderr().split('\n').some((l) => l.includes('dockward: OPA policy') && l.includes('failed on ContainerCreate') && error.test(l)))
+        assert.equal((await call(t.dw.socketPath, 'GET', '/_ping')).status, 200)
       }
       // Undefined is a plain denial, as in opa-docker-authz.
-      const reason = deniedBy(await call(dw.socketPath, 'POST', `/v1.41/containers/create?name=${uniqueName('dw-opa-undefined')}`, { Image: eng.image }), 'dockward/authz')
+      const reason = deniedBy(await call(t.dw.socketPath, 'POST', `/v1.41/containers/create?name=${uniqueName('dw-opa-undefined')}`, { Image: eng.image }), 'dockward/authz')
       assert.match(reason, /decision is undefined/)
     })
 
@@ -167,7 +174,7 @@ function abiSuite (eng: TestEngine, minor: 1 | 2): void {
       }
       // JSON.stringify would round 2^53+1; the module must see the digits sent.
       const text = JSON.stringify(body).replace('9007199254740992', '9007199254740993')
-      const a = await call(dw.socketPath, 'POST', `/v1.41/containers/create?name=${name}&unknownparam=1`, text, {
+      const a = await call(t.dw.socketPath, 'POST', `/v1.41/containers/create?name=${name}&unknownparam=1`, text, {
         'X-Custom-Thing': ['one', 'two'],
         'X-Registry-Auth': 'c2VjcmV0',
         Cookie: 'session=secret',
@@ -204,7 +211,7 @@ function abiSuite (eng: TestEngine, minor: 1 | 2): void {
       assert.equal(doc.facts.privileged, false)
       assert.deepEqual(doc.facts.hostPaths, ['/srv/data', '/srv/logs', '/etc/app'])
       assert.deepEqual(doc.facts.ignoredFields, ['query.unknownparam'])
-      assert.equal(doc.listener, `unix://${dw.socketPath}`)
+      assert.equal(doc.listener, `unix://${t.dw.socketPath}`)
       assert.equal(await exists(eng, name), false)
     })
   })
@@ -212,76 +219,59 @@ function abiSuite (eng: TestEngine, minor: 1 | 2): void {
 
 function reloadSuite (eng: TestEngine): void {
   describe('OPA bundle reload in a running dockward', () => {
-    let dw: RunningDockward
-    let dir: string
-    let bundle: string
-    const reloads = (): number => (dw.stderr().match(/OPA policy reloaded/g) ?? []).length
-
-    before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'dw-opa-reload-'))
+    let bundle = ''
+    const t = dockwardWith(eng, 'dw-opa-reload-', async (dir) => {
       bundle = join(dir, 'authz.tar.gz')
       writeFileSync(bundle, await opaTestBundle({ minor: 2 }))
-      dw = await startDockward({ upstream: eng.dockerHost, extraArgs: ['--policy-engine', 'opa', '--opa-bundle', bundle, '--opa-entrypoint', 'data.dockward.authz'] })
+      return await startDockward({ upstream: eng.dockerHost, extraArgs: ['--policy-engine', 'opa', '--opa-bundle', bundle, '--opa-entrypoint', 'data.dockward.authz'] })
     })
-    after(async () => {
-      await dw.stop()
-      rmSync(dir, { recursive: true, force: true })
-    })
+    const reloads = (): number => (t.dw.stderr().match(/OPA policy reloaded/g) ?? []).length
 
     test('a broken bundle keeps the old decision, and the log says why', async () => {
-      assert.equal((await call(dw.socketPath, 'GET', '/containers/json')).status, 200)
+      assert.equal((await call(t.dw.socketPath, 'GET', '/containers/json')).status, 200)
       writeFileSync(bundle, 'not a bundle')
-      await until('the failure report', () => /OPA policy reload failed, keeping the policy in force: .*authz\.tar\.gz: not a readable OPA bundle: not a gzip file/.test(dw.stderr()))
-      assert.equal((await call(dw.socketPath, 'GET', '/containers/json')).status, 200)
-      deniedBy(await call(dw.socketPath, 'POST', '/containers/create', { Image: eng.image, HostConfig: { Privileged: true } }), 'wat-privileged')
+      await until('the failure report', () => /OPA policy reload failed, keeping the policy in force: .*authz\.tar\.gz: not a readable OPA bundle: not a gzip file/.test(t.dw.stderr()))
+      assert.equal((await call(t.dw.socketPath, 'GET', '/containers/json')).status, 200)
+      deniedBy(await call(t.dw.socketPath, 'POST', '/containers/create', { Image: eng.image, HostConfig: { Privileged: true } }), 'wat-privileged')
 
       // A bundle whose module does not compile is broken too.
       const { tarGz } = await import('../support/tar.ts')
       writeFileSync(bundle, tarGz([{ name: '/policy.wasm', data: Buffer.from(await opaTestModule({ minor: 2 })).subarray(0, 40) }]))
-      await until('the second failure report', () => /OPA policy reload failed.*not a valid WebAssembly module/.test(dw.stderr()))
-      assert.equal((await call(dw.socketPath, 'GET', '/containers/json')).status, 200)
+      await until('the second failure report', () => /OPA policy reload failed.*not a valid WebAssembly module/.test(t.dw.stderr()))
+      assert.equal((await call(t.dw.socketPath, 'GET', '/containers/json')).status, 200)
     })
 
     test('a new bundle applies to the next request; SIGHUP reloads', async () => {
       const before = reloads()
       writeFileSync(bundle, await opaTestBundle({ minor: 1, locked: true }, {}, 'locked-1'))
-      await until('the locked module', async () => (await call(dw.socketPath, 'GET', '/containers/json')).status === 403)
+      await until('the locked module', async () => (await call(t.dw.socketPath, 'GET', '/containers/json')).status === 403)
       assert.ok(reloads() > before)
-      assert.match(dw.stderr(), /OPA policy reloaded: \S+ \(entrypoint dockward\/authz, ABI 1\.1, revision locked-1, sha256/)
-      deniedBy(await call(dw.socketPath, 'GET', '/containers/json'), 'wat-locked')
+      assert.match(t.dw.stderr(), /OPA policy reloaded: \S+ \(entrypoint dockward\/authz, ABI 1\.1, revision locked-1, sha256/)
+      deniedBy(await call(t.dw.socketPath, 'GET', '/containers/json'), 'wat-locked')
 
       const n = reloads()
-      process.kill(dw.pid, 'SIGHUP')
+      process.kill(t.dw.pid, 'SIGHUP')
       await until('the SIGHUP reload', () => reloads() > n)
-      deniedBy(await call(dw.socketPath, 'GET', '/containers/json'), 'wat-locked')
+      deniedBy(await call(t.dw.socketPath, 'GET', '/containers/json'), 'wat-locked')
     })
   })
 }
 
 function bareWasmSuite (eng: TestEngine): void {
   describe('a bare policy.wasm with a boolean entrypoint (opa-docker-authz style)', () => {
-    let dw: RunningDockward
-    let dir: string
-    const created: string[] = []
-    before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'dw-opa-wasm-'))
+    const t = dockwardWith(eng, 'dw-opa-wasm-', async (dir) => {
       const wasm = join(dir, 'policy.wasm')
       writeFileSync(wasm, await opaTestModule({ minor: 2 }))
       // No entrypoint: the default is opa-docker-authz's data.docker.authz.allow.
-      dw = await startDockward({ upstream: eng.dockerHost, extraArgs: ['--policy-engine', 'opa', '--opa-wasm', wasm] })
-    })
-    after(async () => {
-      await dw.stop()
-      for (const name of created) await engineRequest(eng, 'DELETE', `/containers/${name}?force=1`)
-      rmSync(dir, { recursive: true, force: true })
+      return await startDockward({ upstream: eng.dockerHost, extraArgs: ['--policy-engine', 'opa', '--opa-wasm', wasm] })
     })
 
     test('true allows, false denies with opa-docker-authz\'s message', async () => {
       const name = uniqueName('dw-opa-bool')
-      created.push(name)
-      assert.equal((await call(dw.socketPath, 'POST', `/containers/create?name=${name}`, { Image: eng.image })).status, 201)
+      t.created.push(name)
+      assert.equal((await call(t.dw.socketPath, 'POST', `/containers/create?name=${name}`, { Image: eng.image })).status, 201)
       assert.equal(await exists(eng, name), true)
-      const reason = deniedBy(await call(dw.socketPath, 'POST', '/containers/create', { Image: eng.image, HostConfig: { privileged: true } }), 'docker/authz/allow')
+      const reason = deniedBy(await call(t.dw.socketPath, 'POST', '/containers/create', { Image: eng.image, HostConfig: { privileged: true } }), 'docker/authz/allow')
       assert.equal(reason, 'request rejected by administrative policy')
     })
   })
@@ -289,36 +279,27 @@ function bareWasmSuite (eng: TestEngine): void {
 
 function combinedSuite (eng: TestEngine): void {
   describe('policyEngine both: the built-in default policy and OPA must both allow', () => {
-    let dw: RunningDockward
-    let dir: string
-    const created: string[] = []
-    before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'dw-opa-both-'))
+    const t = dockwardWith(eng, 'dw-opa-both-', async (dir) => {
       writeFileSync(join(dir, 'authz.tar.gz'), await opaTestBundle({ minor: 2 }))
-      dw = await startDockward({
+      return await startDockward({
         upstream: eng.dockerHost,
         config: (socket) => `listen: [unix://${socket}]\npolicy: default\npolicyEngine: both\nopa:\n  bundle: ${join(dir, 'authz.tar.gz')}\n  entrypoint: dockward/authz\n`
       })
     })
-    after(async () => {
-      await dw.stop()
-      for (const name of created) await engineRequest(eng, 'DELETE', `/containers/${name}?force=1`)
-      rmSync(dir, { recursive: true, force: true })
-    })
 
     test('the denial that decides is reported: the built-in one first, then OPA\'s', async () => {
-      assert.match(dw.stderr(), /policy engines: the built-in policy, then OPA; both must allow/)
-      deniedBy(await call(dw.socketPath, 'POST', '/containers/create', { Image: eng.image, HostConfig: { Privileged: true } }), 'deny-privileged')
-      deniedBy(await call(dw.socketPath, 'POST', '/containers/create', { Image: eng.image, HostConfig: { Binds: ['/etc:/x'] } }), 'deny-host-paths')
+      assert.match(t.dw.stderr(), /policy engines: the built-in policy, then OPA; both must allow/)
+      deniedBy(await call(t.dw.socketPath, 'POST', '/containers/create', { Image: eng.image, HostConfig: { Privileged: true } }), 'deny-privileged')
+      deniedBy(await call(t.dw.socketPath, 'POST', '/containers/create', { Image: eng.image, HostConfig: { Binds: ['/etc:/x'] } }), 'deny-host-paths')
       const name = uniqueName('dw-opa-badallow')
-      deniedBy(await call(dw.socketPath, 'POST', `/containers/create?name=${name}`, { Image: eng.image }), 'opa-error')
+      deniedBy(await call(t.dw.socketPath, 'POST', `/containers/create?name=${name}`, { Image: eng.image }), 'opa-error')
       assert.equal(await exists(eng, name), false)
     })
 
     test('what both allow reaches the engine', async () => {
       const name = uniqueName('dw-opa-both')
-      created.push(name)
-      assert.equal((await call(dw.socketPath, 'POST', `/containers/create?name=${name}`, { Image: eng.image })).status, 201)
+      t.created.push(name)
+      assert.equal((await call(t.dw.socketPath, 'POST', `/containers/create?name=${name}`, { Image: eng.image })).status, 201)
       assert.equal(await exists(eng, name), true)
     })
   })
