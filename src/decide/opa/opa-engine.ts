@@ -33,6 +33,7 @@ export const OPA_ERROR_RULE = 'opa-error'
 /** opa-docker-authz's message for a `false` decision. */
 const REJECTED = 'request rejected by administrative policy'
 const PAGE = 64 * 1024
+const encoder = new TextEncoder()
 // The SDK's default initial size; an OPA-built module asks for less.
 const INITIAL_PAGES = 5
 
@@ -154,7 +155,7 @@ export function createOpaEngine (bundle: OpaBundle, options: OpaEngineOptions): 
       let rs: unknown
       try {
         // Text, not an object: the SDK would JSON.stringify it, rounding int64 body numbers.
-        rs = policy.evaluate(new TextEncoder().encode(opaInputText(opaInput(input))).buffer, entrypointId)
+        rs = policy.evaluate(encoder.encode(opaInputText(opaInput(input))).buffer, entrypointId)
       } catch (err) {
         const message = describeError(err)
         try {
