@@ -129,7 +129,7 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
     if (tenancy !== null && scope !== null && scope.kind === 'tenant') {
       plan = await planTenantRequest(
         { operation: route.operation, params: route.params, query: inspected.query, body: inspected.body, facts: inspected.facts },
-        { tenant: scope.tenant, label: tenancy.label, engine, cache: ownerCache, owners: ownerLookup(lookup, engine, ownerCache, tenancy.label), sharedEvents: tenancy.sharedEvents }
+        { tenant: scope.tenant, label: tenancy.label, engine, cache: ownerCache, owners: ownerLookup(lookup, engine, ownerCache, tenancy.label), sharedEvents: tenancy.sharedEvents, builds: tenancy.builds }
       )
     }
     if (tenancy !== null && route.operation === 'ContainerInspect' && inSet(identity, tenancy.redactEnv)) plan = { ...plan, response: redactedEnv() }

@@ -74,12 +74,13 @@ export function relayFiltered (upReq: ClientRequest, upRes: IncomingMessage, res
 }
 
 /**
- * Splits a stream into lines, parses each as JSON and passes on the original bytes of those
- * `keep` accepts. A line that does not parse is dropped: what cannot be judged is not shown.
+ * Splits a stream into lines at newline bytes, parses each as JSON and passes on the original
+ * bytes of those `keep` accepts (a character split across chunks is joined before decoding). A
+ * line that does not parse is dropped: what cannot be judged is not shown.
  */
 class JsonLineFilter extends Transform {
   readonly #keep: (event: unknown) => boolean | Promise<boolean>
-  #partial = ''
+  #partial: Buffer = Buffer.alloc(0)
 
   constructor (keep: (event: unknown) => boolean | Promise<boolean>) {
     super()
@@ -87,9 +88,14 @@ class JsonLineFilter extends Transform {
   }
 
   override _transform (chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    const text = this.#partial + chunk.toString('utf8')
-    const lines = text.split('\n')
-    this.#partial = lines.pop()!
+    const data = this.#partial.length === 0 ? chunk : Buffer.concat([this.#partial, chunk])
+    const lines: Buffer[] = []
+    let start = 0
+    for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
+      lines.push(data.subarray(start, nl + 1))
+      start = nl + 1
+    }
+    this.#partial = data.subarray(start)
     // A line longer than any event the engine writes is not an event.
     if (this.#partial.length > 1024 * 1024) { callback(new UpstreamProtocolError('the engine sent an event line too long to judge')); return }
     this.#judge(lines).then(() => callback(), callback)
@@ -97,17 +103,18 @@ class JsonLineFilter extends Transform {
 
   override _flush (callback: TransformCallback): void {
     const rest = this.#partial
-    this.#partial = ''
-    this.#judge(rest === '' ? [] : [rest]).then(() => callback(), callback)
+    this.#partial = Buffer.alloc(0)
+    this.#judge(rest.length === 0 ? [] : [rest]).then(() => callback(), callback)
   }
 
-  async #judge (lines: string[]): Promise<void> {
+  async #judge (lines: Buffer[]): Promise<void> {
     for (const line of lines) {
-      if (line.trim() === '') continue
+      const text = line.toString('utf8').trim()
+      if (text === '') continue
       let event: unknown
-      try { event = JSON.parse(line) } catch { continue }
+      try { event = JSON.parse(text) } catch { continue }
       const verdict = this.#keep(event)
-      if (verdict === true || (verdict !== false && await verdict)) this.push(`${line}\n`)
+      if (verdict === true || (verdict !== false && await verdict)) this.push(line)
     }
   }
 }

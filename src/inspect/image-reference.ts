@@ -133,3 +133,13 @@ export function repoTagRef (repo: string, tag: string): string {
   if (r.digest !== '') return written
   return format({ ...r, tag: r.tag === '' ? 'latest' : r.tag })
 }
+
+/**
+ * Whether the engine reads `ref` as an image name (`reference.ParseNormalizedNamed` succeeds).
+ *
+ * @example isImageName('docker.io/library/busybox:latest') // true
+ * @example isImageName('victim:zzz:latest') // false
+ */
+export function isImageName (ref: string): boolean {
+  return parseNormalizedNamed(ref) !== null
+}

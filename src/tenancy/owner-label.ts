@@ -13,8 +13,14 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../inspect/json-v
 export function refuseOwnerLabel (labels: JsonValue | undefined, key: string, where: string): void {
   if (!isJsonObject(labels)) return
   for (const k of Object.keys(labels)) {
-    if (k.toLowerCase() === key) throw new TenancyDeniedError(`${where}: the label ${key} is set by dockward, not by clients`)
+    if (looksLike(k, key)) throw new TenancyDeniedError(`${where}: the label ${key} is set by dockward, not by clients`)
   }
+}
+
+/** The owner key in any case, or with invisible characters (controls, format characters, spaces) added. */
+function looksLike (k: string, key: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return k.replace(/[\u0000-\u0020\u007f-\u00a0\p{Cf}\p{Z}]/gu, '').toLowerCase() === key
 }
 
 /**
@@ -72,7 +78,11 @@ export function buildLabels (values: readonly string[] | undefined, key: string,
 export function withOwnerChange (changes: readonly string[] | undefined, key: string, tenant: string): string[] {
   const out = [...(changes ?? [])]
   for (const change of out) {
-    if (change.replace(/["'\\]/g, '').toLowerCase().includes(key)) {
+    // The engine joins the changes with newlines and parses them as a Dockerfile: a line break
+    // or a trailing backslash would join or split instructions (swallowing the LABEL appended
+    // below), and `$` would build the key from variables no check here sees.
+    if (/[\\\r\n$]/.test(change)) throw new TenancyDeniedError('changes: backslashes, line breaks and $ are not available to tenants')
+    if (change.replace(/["']/g, '').toLowerCase().includes(key)) {
       throw new TenancyDeniedError(`changes: the label ${key} is set by dockward, not by clients`)
     }
   }

@@ -19,6 +19,12 @@ export interface TenancySettings {
    * plugins, operators' containers) every tenant sees. Default none.
    */
   readonly sharedEvents: readonly EventType[]
+  /**
+   * Whether tenants may build images. Off by default: a build reads any image on the engine by
+   * name (`FROM`, `COPY --from`), and the build cache, BuildKit cache mounts and the classic
+   * builder's intermediate images are shared by everyone who builds.
+   */
+  readonly builds: boolean
 }
 
 /** The event types of the Engine API (`Type` of `/events`). */
@@ -47,7 +53,8 @@ export const DEFAULT_OWNER_LABEL = 'io.dockward.tenant'
  * // { label: 'io.dockward.tenant', operators: { names: [], groups: ['platform'] } }
  */
 export function parseTenancySettings (raw: unknown, where: string): TenancySettings {
-  const obj = objectWithKeys(raw ?? {}, where, ['label', 'operators', 'redactEnv', 'sharedEvents'])
+  const obj = objectWithKeys(raw ?? {}, where, ['label', 'operators', 'redactEnv', 'sharedEvents', 'builds'])
+  if (obj.builds !== undefined && typeof obj.builds !== 'boolean') throw new ConfigError(`${where}.builds: expected true or false`)
   const label = obj.label === undefined ? DEFAULT_OWNER_LABEL : ownerLabel(obj.label, `${where}.label`)
   const shared = names(obj.sharedEvents, `${where}.sharedEvents`)
   shared.forEach((t, i) => {
@@ -57,7 +64,8 @@ export function parseTenancySettings (raw: unknown, where: string): TenancySetti
     label,
     operators: identitySet(obj.operators, `${where}.operators`),
     redactEnv: identitySet(obj.redactEnv, `${where}.redactEnv`),
-    sharedEvents: shared as readonly EventType[]
+    sharedEvents: shared as readonly EventType[],
+    builds: obj.builds === true
   })
 }
 

@@ -40,32 +40,35 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
  * `destroy` (when the engine no longer has it) is still shown to its owner.
  */
 export function tenantEvents (ctx: ResponseContext, shared: readonly string[]): ResponseFilter {
+  // Owners are tri-state: a tenant, null (the object exists and nobody owns it), or undefined
+  // (dockward cannot tell: the object is gone and was not seen). Unknown is never shared.
   const volumes = new Map<string, string | null>()
-  const containerOwner = async (id: string): Promise<string | null> => {
+  const containerOwner = async (id: string): Promise<string | null | undefined> => {
     const known = ctx.cache.get('container', id)
     if (known !== undefined) return known
     const c = await ctx.engine.container(id)
-    if (c === null) return null
+    if (c === null) return undefined
     const owner = c.labels[ctx.label] ?? null
     ctx.cache.set('container', c.id, owner)
     return owner
   }
-  const volumeOwner = async (name: string, action: string): Promise<string | null> => {
+  const volumeOwner = async (name: string, action: string): Promise<string | null | undefined> => {
     if (action === 'destroy') {
-      const owner = volumes.get(name) ?? null
+      const owner = volumes.get(name)
       volumes.delete(name)
       return owner
     }
     const v = await ctx.engine.volume(name)
-    const owner = v?.labels[ctx.label] ?? null
+    if (v === null) return volumes.get(name)
+    const owner = v.labels[ctx.label] ?? null
     volumes.set(name, owner)
     return owner
   }
-  const networkOwner = async (id: string): Promise<string | null> => {
+  const networkOwner = async (id: string): Promise<string | null | undefined> => {
     const known = ctx.cache.get('network', id)
     if (known !== undefined) return known
     const n = await ctx.engine.network(id)
-    if (n === null) return null
+    if (n === null) return undefined
     const owner = n.labels[ctx.label] ?? null
     ctx.cache.set('network', n.id, owner)
     return owner
@@ -97,7 +100,7 @@ export function tenantEvents (ctx: ResponseContext, shared: readonly string[]): 
           return networkOwner(id).then(async (o) => {
             if (action === 'destroy') ctx.cache.forget('network', id)
             if (o === ctx.tenant) return true
-            if (o !== null) return false
+            if (o !== null) return false // another tenant's, or not known
             const container = attributes['container']
             // A shared network's connect/disconnect is about a container: shown to that container's owner.
             if (typeof container === 'string') return await containerOwner(container) === ctx.tenant

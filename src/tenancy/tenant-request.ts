@@ -4,9 +4,10 @@ import type { ResponseFilter } from '../forward/response-filter.ts'
 import { asObject, asObjectList, asString, asStringList, field } from '../inspect/facts/body.ts'
 import { joinedContainer } from '../inspect/facts/host-config.ts'
 import { formValue, type GoQuery } from '../inspect/go-query.ts'
+import { isImageName, pullImageRef } from '../inspect/image-reference.ts'
 import { isJsonObject, type JsonObject, type JsonValue } from '../inspect/json-value.ts'
 import type { RequestFacts } from '../inspect/request-facts.ts'
-import { withOwnerFilter } from './label-filter.ts'
+import { parseFilters, withOwnerFilter } from './label-filter.ts'
 import { buildLabels, refuseOwnerLabel, withField, withOwner, withOwnerChange } from './owner-label.ts'
 import type { OwnerCache, OwnerLookup } from './owner-lookup.ts'
 import { tenantEvents, eventFilters } from './tenant-events.ts'
@@ -38,11 +39,13 @@ export interface TenancyContext extends ResponseContext {
   readonly owners: OwnerLookup
   /** Event types about unowned objects every tenant sees (`tenancy.sharedEvents`). */
   readonly sharedEvents: readonly string[]
+  /** Whether tenants may build images (`tenancy.builds`; see README for what a build shares). */
+  readonly builds: boolean
 }
 
 /** Operations that touch nothing a tenant could own or see of another: passed as they are. */
 const OPEN = new Set([
-  'SystemPing', 'SystemPingHead', 'SystemVersion', 'SystemAuth', 'ImageSearch', 'DistributionInspect', 'Session',
+  'SystemPing', 'SystemPingHead', 'SystemVersion', 'SystemAuth', 'ImageSearch', 'DistributionInspect',
   // Plugins are the engine's own equipment, like its version: visible, not owned (changing them is closed).
   'PluginList', 'PluginInspect', 'GetPluginPrivileges'
 ])
@@ -107,6 +110,8 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
   /** An image name the request writes (tag, build -t, commit, import, pull): free, the tenant's, or (pull only) shared. */
   const writableName = async (ref: string, sharedOk: boolean): Promise<void> => {
     if (ref === '') return
+    // A name the engine cannot read is refused here too: looked up, it would read as free.
+    if (!isImageName(ref)) throw new TenancyDeniedError(`${JSON.stringify(ref)} is not an image name`)
     const found = await owners.image(ref)
     if (found === null || found.owner === tenant || (found.owner === null && sharedOk)) return
     throw nameTaken('image', ref)
@@ -119,6 +124,10 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
   const q = (name: string): string => formValue(r.query, name)
 
   if (OPEN.has(op)) return {}
+  if ((op === 'ImageBuild' || op === 'Session') && !ctx.builds) {
+    throw new TenancyDeniedError(`${op} is not available to tenants here: a build can read any image on the engine by name and shares the build cache (the operator enables builds with tenancy.builds)`)
+  }
+  if (op === 'Session') return {}
   const closed = CLOSED[op]
   if (closed !== undefined) throw new TenancyDeniedError(`${op} is not available to tenants: ${closed}`)
 
@@ -128,7 +137,13 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
     if (op === 'ContainerRename') return { pathId, response: containerNameConflict(ctx, false) }
     return { pathId }
   }
-  if (ENGINE_FILTERED.has(op)) return { query: withQuery('filters', [withOwnerFilter(r.query['filters']?.[0], label, tenant)]) }
+  if (ENGINE_FILTERED.has(op)) {
+    // `before`/`since` name a container the engine resolves, answering a missing one with an
+    // error: only the tenant's own may be named, or the answer tells whether another exists.
+    const filters = parseFilters(r.query['filters']?.[0])
+    if (op === 'ContainerList') for (const ref of [...filters['before'] ?? [], ...filters['since'] ?? []]) await own('container', ref)
+    return { query: withQuery('filters', [withOwnerFilter(r.query['filters']?.[0], label, tenant)]) }
+  }
 
   switch (op) {
     case 'ExecInspect': case 'ExecResize': case 'ExecStart':
@@ -152,20 +167,35 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
       const body = asObject(r.body, 'body')
       const container = asString(field(body, 'Container'), 'Container')
       const containerId = await own('container', container)
+      await sameNetwork(asObject(field(body, 'EndpointConfig'), 'EndpointConfig'), pathId, id)
       return { pathId, body: withField(body, 'Container', containerId) }
     }
     case 'ImageInspect': case 'ImageHistory': case 'ImageGet': case 'ImageAttestations':
       if (await usable('image', id) === null) throw new ObjectNotFoundError('image', id)
       return {}
-    case 'ImageDelete': case 'ImagePush':
+    case 'ImageDelete':
       await ownNotShared('image', id)
       return {}
+    case 'ImagePush': {
+      // The engine pushes `name` with `tag` replacing its tag, and every tag of the repository
+      // when neither names one (moby postImagesPush), so what is pushed is checked, not the path.
+      const pushed = pullImageRef(id, q('tag'))
+      if (!/[:@][^/]*$/.test(pushed)) throw new TenancyDeniedError('push one tag at a time (docker push NAME:TAG): pushing every tag of a repository is not available to tenants')
+      await ownNotShared('image', pushed)
+      return {}
+    }
     case 'ImageTag':
       await ownNotShared('image', id)
-      await writableName(imageRef(q('repo'), q('tag')), false)
+      for (const t of r.facts.tags ?? []) await writableName(t, false)
       return {}
     case 'NetworkList': return { response: sharedOrOwnList(ctx, 'network') }
-    case 'ImageList': return { response: sharedOrOwnList(ctx, 'image') }
+    case 'ImageList': {
+      const filters = parseFilters(r.query['filters']?.[0])
+      for (const ref of [...filters['before'] ?? [], ...filters['since'] ?? []]) {
+        if (await usable('image', ref) === null) throw new ObjectNotFoundError('image', ref)
+      }
+      return { response: sharedOrOwnList(ctx, 'image') }
+    }
     case 'SystemInfo': return { response: systemInfo(ctx) }
     case 'SystemDataUsage': return { response: systemDataUsage(ctx) }
     case 'SystemEvents':
@@ -188,12 +218,16 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
     case 'ImageBuild': {
       // BuildKit exporters can name and write images outside `t`, where no name check reaches.
       if ((r.query['outputs'] ?? []).some((o) => o !== '')) throw new TenancyDeniedError('build outputs are not available to tenants; tag the image with -t')
-      for (const t of r.query['t'] ?? []) await writableName(t, false)
+      for (const t of r.facts.tags ?? []) await writableName(t, false)
+      const network = q('networkmode')
+      const joined = joinedContainer(network)
+      if (joined !== '') await own('container', joined)
+      else if (!BUILTIN_NETWORK_MODES.has(network) && await usable('network', network) === null) throw new ReferenceNotFoundError('network', network)
       return { query: withQuery('labels', [buildLabels(r.query['labels'], label, tenant)]) }
     }
     case 'ImageCommit': {
       const containerId = await own('container', q('container'))
-      await writableName(imageRef(q('repo'), q('tag')), false)
+      for (const t of r.facts.tags ?? []) await writableName(t, false)
       const body = asObject(r.body, 'body')
       refuseOwnerLabel(field(body, 'Labels'), label, 'Labels')
       let query = withQuery('container', [containerId])
@@ -201,19 +235,34 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
       return { query, body: withField(body, 'Labels', withOwner(field(body, 'Labels'), label, tenant)) }
     }
     case 'ImageCreate': {
-      const fromSrc = q('fromSrc')
-      if (fromSrc === '') {
-        // A pull: the image comes as its publisher made it, shared by all (a pull cannot be labelled).
-        await writableName(imageRef(q('fromImage'), q('tag')), true)
+      const pulled = r.facts.image ?? ''
+      if (pulled !== '') {
+        // A pull (the engine pulls whenever fromImage is set): the image comes as its publisher
+        // made it, shared by all (a pull cannot be labelled). Without a tag or digest the engine
+        // pulls every tag of the repository, names no check here has seen.
+        if (!/[:@][^/]*$/.test(pulled)) throw new TenancyDeniedError('pull one tag at a time (docker pull NAME:TAG): pulling every tag of a repository is not available to tenants')
+        if (!pulled.includes('@')) await writableName(pulled, true)
         return {}
       }
-      await writableName(imageRef(q('repo'), q('tag')), false)
+      for (const t of r.facts.tags ?? []) await writableName(t, false)
       return { query: withQuery('changes', withOwnerChange(r.query['changes'], label, tenant)) }
     }
     case 'ContainerCreate':
       return await planContainerCreate(r, ctx, own, usable)
     default:
       throw new TenancyDeniedError(`${op} is not available to tenants on a multi-tenant engine`)
+  }
+}
+
+/**
+ * An endpoint config's `NetworkID`, when set, must name the network already checked (`id`), or the
+ * engine would connect to whatever it names instead.
+ */
+async function sameNetwork (endpoint: JsonObject | undefined, id: string | null, name: string): Promise<void> {
+  const networkId = asString(field(endpoint, 'NetworkID'), 'EndpointConfig.NetworkID')
+  if (networkId === '') return
+  if (id === null || (networkId !== id && networkId !== name && !(id.startsWith(networkId) && networkId.length >= 12))) {
+    throw new TenancyDeniedError(`EndpointConfig.NetworkID must be the network the request names (${name})`)
   }
 }
 
@@ -226,12 +275,6 @@ async function resolve (owners: OwnerLookup, kind: ObjectKind, ref: string): Pro
     case 'image': return await owners.image(ref)
     case 'exec': return await owners.exec(ref)
   }
-}
-
-/** `repo` and `tag` query values as one reference (`repo:tag`; no tag is `latest` to the engine). */
-function imageRef (repo: string, tag: string): string {
-  if (repo === '') return ''
-  return tag === '' || repo.includes('@') ? repo : `${repo}:${tag}`
 }
 
 /**
@@ -278,9 +321,17 @@ async function planContainerCreate (
   if (!BUILTIN_NETWORK_MODES.has(mode) && !mode.startsWith('container:')) networks.add(mode)
   const endpoints = asObject(field(asObject(field(body, 'NetworkingConfig'), 'NetworkingConfig'), 'EndpointsConfig'), 'NetworkingConfig.EndpointsConfig')
   for (const name of Object.keys(endpoints ?? {})) if (!BUILTIN_NETWORK_MODES.has(name)) networks.add(name)
+  const checked = new Map<string, string>()
   for (const n of networks) {
     const found = await usable('network', n).catch((err: unknown) => { if (err instanceof ObjectNotFoundError) return null; throw err })
     if (found === null) throw new ReferenceNotFoundError('network', n)
+    checked.set(n, found)
+  }
+  // An endpoint's NetworkID is what the engine connects to for a user-defined network (moby
+  // getNetworkID): it must be the network its key named.
+  for (const name of Object.keys(endpoints ?? {})) {
+    const endpoint = asObject(endpoints![name], `NetworkingConfig.EndpointsConfig.${name}`)
+    await sameNetwork(endpoint, checked.get(name) ?? null, name)
   }
 
   // Named volumes: existing ones must be the tenant's; missing ones are made the tenant's.

@@ -96,7 +96,9 @@ export function systemDataUsage (ctx: ResponseContext): ResponseFilter {
     if (!isObject(value)) return value
     const mine = (item: unknown): boolean => labelsOf(item)[ctx.label] === ctx.tenant
     const list = (v: unknown): unknown[] => Array.isArray(v) ? v : []
+    // An image's container count is every tenant's: -1 is the engine's own "not counted".
     const images = list(value['Images']).filter((i) => { const o = labelsOf(i)[ctx.label]; return o === undefined || o === ctx.tenant })
+      .map((i) => isObject(i) ? { ...i, Containers: -1 } : i)
     return {
       ...value,
       LayersSize: images.reduce<number>((sum, i) => sum + (isObject(i) && typeof i['Size'] === 'number' ? i['Size'] : 0), 0),

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import http from 'node:http'
 import { engineRequest, requireEngine } from '../support/engine.ts'
 import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { docker, dockerOk, firstCli, spawnDocker, uniqueName } from '../support/cli.ts'
@@ -14,6 +15,26 @@ const engine = requireEngine('tenancy')
 const cli = firstCli()
 const LABEL = 'io.dockward.tenant'
 const T = { timeoutMs: 60_000 }
+
+/** One request to a dockward unix socket: status and the engine-format message. */
+function send (host: string, method: string, path: string, body?: unknown): Promise<{ status: number, message: string }> {
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+  const headers: Record<string, string | number> = data === undefined ? { 'Content-Length': 0 } : { 'Content-Type': 'application/json', 'Content-Length': data.length }
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: host.slice('unix://'.length), method, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let message = text
+        try { message = (JSON.parse(text) as { message?: string }).message ?? text } catch {}
+        resolve({ status: res.statusCode ?? 0, message })
+      })
+    })
+    req.on('error', reject)
+    req.end(data)
+  })
+}
 
 if (engine === null || cli === null) {
   test('multi-tenancy through the docker CLI', { skip: engine === null ? 'no engine' : 'SKIPPED: no docker CLI installed' }, () => {})
@@ -54,6 +75,7 @@ listen:
 tenancy:
   operators: { groups: [platform] }
   redactEnv: { names: [oncall] }
+  builds: true
 policy: admin
 `
         }
@@ -142,6 +164,57 @@ policy: admin
       assert.equal((await inspect(`/networks/${names.bNet}`)).status, 200)
       const net = await inspect(`/networks/${names.bNet}`)
       assert.deepEqual(Object.keys(net.json.Containers ?? {}), [], 'nothing of A joined B\'s network')
+    })
+
+    test('review findings: NetworkID, image names, pushes, pulls, list filters, build networks', async () => {
+      const aNet = uniqueName('ten-anet')
+      networks.push(aNet)
+      await dockerOk(cli, hostA, ['network', 'create', aNet], T)
+      // An endpoint's NetworkID is what the engine joins: it must be the network the request names.
+      let r = await send(hostB, 'POST', `/networks/${names.bNet}/connect`, { Container: names.b, EndpointConfig: { NetworkID: aNet } })
+      assert.equal(r.status, 403, r.message)
+      r = await send(hostB, 'POST', '/containers/create', { Image: image, HostConfig: { NetworkMode: names.bNet }, NetworkingConfig: { EndpointsConfig: { [names.bNet]: { NetworkID: aNet } } } })
+      assert.equal(r.status, 403, r.message)
+      assert.deepEqual(Object.keys((await inspect(`/networks/${aNet}`)).json.Containers ?? {}), [], 'nothing joined A\'s network')
+
+      // An image name A holds cannot be taken by a `repo` that carries a tag of its own.
+      const victim = uniqueName('ten-victim')
+      images.push(`${victim}:latest`)
+      await dockerOk(cli, hostA, ['commit', names.a, `${victim}:latest`], T)
+      const bImg = `${uniqueName('ten-bimg')}:1`
+      images.push(bImg)
+      await dockerOk(cli, hostB, ['commit', names.b, bImg], T)
+      r = await send(hostB, 'POST', `/images/${bImg}/tag?repo=${victim}:zzz&tag=latest`)
+      assert.equal(r.status, 409, r.message)
+      r = await send(hostB, 'POST', `/commit?container=${names.b}&repo=${victim}:q&tag=latest`)
+      assert.equal(r.status, 409, r.message)
+      assert.equal((await inspect(`/images/${victim}:latest/json`)).json.Config.Labels[LABEL], 'team-a', 'A keeps its name')
+
+      // What is pushed is checked: the path's tag replaced by `tag`, and never every tag at once.
+      const repo = `127.0.0.1:9/${uniqueName('ten-repo')}`
+      images.push(`${repo}:a-own`, `${repo}:b-rel`)
+      await dockerOk(cli, hostA, ['tag', `${victim}:latest`, `${repo}:a-own`], T)
+      await dockerOk(cli, hostB, ['tag', bImg, `${repo}:b-rel`], T)
+      r = await send(hostA, 'POST', `/images/${repo}:a-own/push?tag=b-rel`)
+      assert.equal(r.status, 404, r.message)
+      r = await send(hostA, 'POST', `/images/${repo}/push`)
+      assert.equal(r.status, 403, r.message)
+      // Pulls: every tag at once is refused; a tag another tenant holds is refused however spelt.
+      r = await send(hostA, 'POST', `/images/create?fromImage=${repo}`)
+      assert.equal(r.status, 403, r.message)
+      r = await send(hostA, 'POST', `/images/create?fromImage=${repo}:zz&tag=b-rel`)
+      assert.equal(r.status, 409, r.message)
+      r = await send(hostA, 'POST', `/images/create?fromImage=${repo}&tag=b-rel&fromSrc=x`)
+      assert.equal(r.status, 409, r.message)
+
+      // List filters that name another tenant's container answer as if it did not exist.
+      r = await send(hostA, 'GET', `/containers/json?filters=${encodeURIComponent(JSON.stringify({ before: [names.b] }))}`)
+      assert.equal(r.status, 404, r.message)
+      r = await send(hostA, 'GET', `/images/json?filters=${encodeURIComponent(JSON.stringify({ since: [bImg] }))}`)
+      assert.equal(r.status, 404, r.message)
+      // A build cannot join another tenant's container's network namespace.
+      r = await send(hostA, 'POST', `/build?networkmode=container:${names.b}`)
+      assert.equal(r.status, 404, r.message)
     })
 
     test('a shared network shows a tenant only its own containers', async () => {

@@ -50,3 +50,13 @@ test('shared event types pass for objects nobody owns, never for another tenant\
   assert.equal(await judge({ Type: 'network', Action: 'create', Actor: { ID: 'n', Attributes: {} } }), true)
   assert.equal(await judge({ Type: 'plugin', Action: 'enable', Actor: { ID: 'p', Attributes: {} } }), false)
 })
+
+test('an object whose owner cannot be known is never shared', async () => {
+  const engine = { network: async () => null, volume: async () => null } as unknown as EngineQuery
+  const filter = tenantEvents({ tenant: 'a', label: KEY, engine, cache: createOwnerCache() }, ['volume', 'network'])
+  if (filter.kind !== 'lines') return
+  const judge = async (e: unknown): Promise<boolean> => await filter.keep(e)
+  assert.equal(await judge({ Type: 'volume', Action: 'destroy', Actor: { ID: 'gone', Attributes: {} } }), false)
+  assert.equal(await judge({ Type: 'volume', Action: 'create', Actor: { ID: 'gone', Attributes: {} } }), false)
+  assert.equal(await judge({ Type: 'network', Action: 'destroy', Actor: { ID: 'gone', Attributes: {} } }), false)
+})
