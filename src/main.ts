@@ -55,6 +55,7 @@ async function serve (argv: readonly string[]): Promise<void> {
       else log(`policy reload failed, keeping the policy in force: ${result.error.message}`)
     }
   })
+  for (const w of policy.warnings) log(`warning: ${w}`)
   const authenticators = createAuthenticators(config)
   const limiter = createRateLimiter(config.rateLimits)
   const gateway = createGateway({ config, policy, limiter, log })

@@ -3,7 +3,7 @@ import { watch as watchFs } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { ConfigError } from '../core/errors.ts'
 import type { CompiledPolicy } from './policy-compiler.ts'
-import { compilePolicySource, readPolicyFile, resolvePolicyRef } from './policy-loader.ts'
+import { compilePolicySource, isGeneratedPolicy, readPolicyFile, readPolicySource, resolvePolicyRef } from './policy-loader.ts'
 
 /** What a reload did: the new policy's digest (`changed` false when the file was the same), or why it kept the old one. */
 export type ReloadResult =
@@ -15,6 +15,8 @@ export interface PolicyStoreOptions {
   readonly onReload?: (result: ReloadResult) => void
   /** Quiet time after the last file event before the watcher reloads (ms, default 100). */
   readonly debounceMs?: number
+  /** Where a generated policy (`socket-proxy-env`) reads its variables; default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv
 }
 
 export interface PolicyStore {
@@ -24,6 +26,8 @@ export interface PolicyStore {
   reload: () => ReloadResult
   /** Reloads when the file changes; returns the function that stops watching. */
   watch: () => () => void
+  /** What the first load had to say about a generated policy (empty for files). */
+  readonly warnings: readonly string[]
 }
 
 /**
@@ -43,11 +47,16 @@ export interface PolicyStore {
  * store.current().decide(input)
  */
 export function createPolicyStore (ref: string, options: PolicyStoreOptions = {}): PolicyStore {
-  const label = resolvePolicyRef(ref)
+  // A generated policy has no file: a reload generates it again from the same environment (the
+  // same bytes, so nothing changes), and there is nothing to watch.
+  const generated = isGeneratedPolicy(ref)
+  const env = options.env ?? process.env
+  const label = generated ? ref : resolvePolicyRef(ref)
   // Absolute now, so a later chdir cannot make the store read another file.
   const file = resolve(label)
   const debounceMs = options.debounceMs ?? 100
-  let policy = compilePolicySource(readPolicyFile(file), label)
+  const first = generated ? readPolicySource(ref, env) : { bytes: readPolicyFile(file), warnings: [] }
+  let policy = compilePolicySource(first.bytes, label)
   // Digest of the bytes last tried (loaded or failed), or 'unreadable'; the watcher skips repeats.
   let lastTried = policy.digest
 
@@ -69,7 +78,7 @@ export function createPolicyStore (ref: string, options: PolicyStoreOptions = {}
 
   const read = (): Buffer | ConfigError => {
     try {
-      return readPolicyFile(file)
+      return generated ? readPolicySource(ref, env).bytes : readPolicyFile(file)
     } catch (err) {
       return err as ConfigError
     }
@@ -77,6 +86,7 @@ export function createPolicyStore (ref: string, options: PolicyStoreOptions = {}
 
   return {
     current: () => policy,
+    warnings: first.warnings,
 
     reload (): ReloadResult {
       const bytes = read()
@@ -89,6 +99,7 @@ export function createPolicyStore (ref: string, options: PolicyStoreOptions = {}
     },
 
     watch (): () => void {
+      if (generated) return () => {}
       let timer: NodeJS.Timeout | null = null
       let retried = false
       const schedule = (): void => {
