@@ -83,9 +83,12 @@ test('compose.ci-runners.yaml: one socket and identity per runner', () => {
     ['unix:///run/dockward-a/docker.sock', 'runner-a', 'team-a'],
     ['unix:///run/dockward-b/docker.sock', 'runner-b', 'team-b']
   ])
-  // Each runner mounts its own volume, which dockward mounts where that runner's socket is.
+  assert.equal(config.tenancy?.label, 'io.dockward.tenant')
+  // Each runner mounts its own volume, which dockward mounts where that runner's socket is, and
+  // which belongs to the runner's tenant.
   for (const [runner, letter] of [['runner-a', 'a'], ['runner-b', 'b']] as const) {
     const volume = `dockward-runner-${letter}`
+    assert.deepEqual((compose.volumes![volume] as { labels: Record<string, string> }).labels, { 'io.dockward.tenant': `team-${letter}` })
     assert.ok(compose.services[runner]!.volumes?.includes(`${volume}:/run/dockward`))
     assert.ok(compose.services['dockward']!.volumes?.includes(`${volume}:/run/dockward-${letter}`))
     assert.ok(!JSON.stringify(compose.services[runner]).includes('/var/run/docker.sock'))
