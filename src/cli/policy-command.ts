@@ -12,7 +12,7 @@ import { createOpaStore } from '../decide/opa/opa-store.ts'
 import type { Decision, PolicyEngine, PolicyInput } from '../decide/policy-input.ts'
 import { describeOpa } from '../decide/policy-setup.ts'
 import { POLICY_ENGINE_OPTIONS, policyEngineFlags } from './serve-args.ts'
-import { loadPolicy, SHIPPED_POLICIES } from '../decide/policy-loader.ts'
+import { compilePolicySource, loadPolicy, readPolicySource, SHIPPED_POLICIES } from '../decide/policy-loader.ts'
 import { authMethods, entries, factKinds, listItems, readYaml, scalarText, type YamlFile } from '../decide/policy-schema.ts'
 import { anonymousIdentity, type AuthMethod, type Identity } from '../identify/identity.ts'
 import { bodyKindOf } from '../inspect/canonical-body.ts'
@@ -40,6 +40,8 @@ Commands:
                      (.tar.gz bundles, .wasm) are loaded the way serve loads them:
                      --entrypoint EP (default: ${DEFAULT_OPA_ENTRYPOINT}), --data FILE for a .wasm
   test DIR           Run the tables of expected decisions in DIR/*.yaml
+  show REF           Print a policy's source: a file, a shipped name, or a generated one
+                     (socket-proxy-env, socket-proxy-env-granular: from this environment)
   explain [options]  Decide one request the way the gateway would, and show why
 
 Options of explain:
@@ -74,6 +76,7 @@ export async function runPolicyCommand (argv: readonly string[], io: CommandIo):
       case 'check': return check(rest, io)
       case 'test': return await testDir(rest, io)
       case 'explain': return await explain(rest, io)
+      case 'show': return show(rest, io)
       case 'help': case '--help': case '-h':
         io.stdout.write(POLICY_USAGE)
         return 0
@@ -125,6 +128,23 @@ function check (argv: readonly string[], io: CommandIo): number {
 /** An OPA policy from command-line settings, loaded as serve loads it. */
 function loadOpa (input: OpaSettingsInput, where: string): OpaEngine {
   return createOpaStore(resolveOpaSettings(input, where)).current()
+}
+
+/** Prints the source a reference loads, so a generated policy can be read, copied and edited. */
+function show (args: readonly string[], io: CommandIo): number {
+  if (args.length !== 1) throw new UsageError('show needs exactly one policy')
+  try {
+    const source = readPolicySource(args[0]!)
+    // Loads it too: what is shown is what the gateway would enforce, or the error it would stop on.
+    compilePolicySource(source.bytes, source.label)
+    for (const w of source.warnings) io.stderr.write(`warning: ${w}\n`)
+    io.stdout.write(source.bytes.toString('utf8'))
+    return 0
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    io.stderr.write(`${err.message}\n`)
+    return 1
+  }
 }
 
 // --- building the policy input the way the gateway does ------------------------------------------

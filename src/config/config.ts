@@ -8,6 +8,7 @@ import type { TokenEntry } from '../identify/static-token.ts'
 import { isLoopback, parseListenUrl, type ListenAddress, type ListenSettings } from '../listen/listen-address.ts'
 import { parseUpstreamUrl, type UpstreamAddress } from '../forward/upstream.ts'
 import type { TenancySettings } from '../tenancy/tenancy-settings.ts'
+import { SOCKET_PROXY_POLICIES } from '../decide/socket-proxy-policy.ts'
 
 /** Authentication methods a listener can require, in the order it tries them. */
 export type ListenerMethod = 'mtls' | 'jwt' | 'token'
@@ -112,11 +113,14 @@ export function resolveConfig (file: ConfigInput, flags: ConfigInput, env: NodeJ
   const authentication = file.authentication ?? {}
   const listen = listenInput.map((entry, i) => listener(entry, i, authentication))
 
-  const upstreamUrl = flags.upstream ?? file.upstream ?? nonEmpty(env.DOCKER_HOST) ?? DEFAULT_UPSTREAM
+  const policy = flags.policy ?? file.policy ?? DEFAULT_POLICY
+  // docker-socket-proxy users name the engine's socket with SOCKET_PATH; in that mode it counts,
+  // after the flag and the file, before DOCKER_HOST.
+  const socketPath = Object.hasOwn(SOCKET_PROXY_POLICIES, policy) ? nonEmpty(env.SOCKET_PATH) : undefined
+  const upstreamUrl = flags.upstream ?? file.upstream ?? (socketPath === undefined ? undefined : `unix://${socketPath}`) ?? nonEmpty(env.DOCKER_HOST) ?? DEFAULT_UPSTREAM
   const upstream = parseUpstreamUrl(upstreamUrl)
   const dangerous = flags.dangerouslyAllowUnauthenticatedTcp ?? file.dangerouslyAllowUnauthenticatedTcp ?? false
   const limits = { ...DEFAULT_LIMITS, ...file.limits, ...flags.limits }
-  const policy = flags.policy ?? file.policy ?? DEFAULT_POLICY
   const { policyEngine, opa } = resolvePolicyEngine(file, flags)
 
   const seen = new Set<string>()

@@ -43,6 +43,8 @@ export function createPolicySetup (settings: PolicySetupSettings, log: (message:
         else log(`policy reload failed, keeping the policy in force: ${r.error.message}`)
       }
     })
+  // How a generated policy (socket-proxy-env) read its variables, said once at start-up.
+  for (const w of builtin?.warnings ?? []) log(`warning: ${w}`)
   let opa: ReloadingStore<OpaEngine> | null = null
   if (settings.engine !== 'builtin') {
     if (settings.opa === null) throw new Error(`policyEngine ${settings.engine} needs the opa settings`)

@@ -234,3 +234,28 @@ test('check and explain an OPA bundle the way serve loads it', async () => {
   assert.deepEqual(out.opaInput.Headers, { 'Content-Type': 'application/json' })
   assert.equal((await run('explain', '--policy-engine', 'opa', '--path', '/_ping')).code, 2)
 })
+
+test('show prints the source a policy reference loads, generated ones included', async (t) => {
+  const shipped = await run('show', 'read-only')
+  assert.equal(shipped.code, 0)
+  assert.match(shipped.stdout, /^policy: read-only$/m)
+
+  // socket-proxy-env reads docker-socket-proxy's variables from this process's environment.
+  const saved = { CONTAINERS: process.env['CONTAINERS'], ALLOW_EXEC: process.env['ALLOW_EXEC'], INFO: process.env['INFO'] }
+  t.after(() => { for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v })
+  process.env['CONTAINERS'] = '1'
+  process.env['INFO'] = 'true'
+  const generated = await run('show', 'socket-proxy-env')
+  assert.equal(generated.code, 0)
+  assert.match(generated.stdout, /^# CONTAINERS=1$/m)
+  assert.match(generated.stdout, /^policy: socket-proxy-env$/m)
+  assert.match(generated.stderr, /^warning: INFO="true" is read as off/m)
+  const explained = await run('explain', '--policy', 'socket-proxy-env', '--path', '/v1.41/containers/json')
+  assert.match(explained.stdout, /^decision {2}allow by socket-proxy-containers$/m)
+
+  process.env['ALLOW_EXEC'] = '1'
+  const refused = await run('show', 'socket-proxy-env')
+  assert.equal(refused.code, 1)
+  assert.match(refused.stderr, /ALLOW_EXEC is a variable of docker-socket-proxy's granular rules/)
+  assert.equal((await run('show')).code, 2)
+})

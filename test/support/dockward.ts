@@ -33,6 +33,8 @@ export interface StartOptions {
    * name the socket itself.
    */
   readonly config?: (socketPath: string) => string
+  /** Variables added to dockward's environment (docker-socket-proxy's, for socket-proxy-env). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 /** Starts `dockward serve` on a temp unix socket (and a loopback port) and waits until it listens. */
@@ -49,7 +51,7 @@ export async function startDockward (options: StartOptions): Promise<RunningDock
     if (options.tcp === true) args.push('--listen', 'tcp://127.0.0.1:0')
   }
   args.push(...(options.extraArgs ?? []))
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } })
   let err = ''
   child.stderr!.setEncoding('utf8')
   child.stderr!.on('data', (s: string) => { err += s })
