@@ -90,7 +90,7 @@ function suite (eng: TestEngine, cli: DockerCli, engineSocket: string): void {
       assert.equal(img.Config.User, 'dockward')
       assert.deepEqual(img.Config.Entrypoint, ['node', '/app/dist/main.js'])
       const listing = await dockerOk(cli, host, ['run', '--rm', '--entrypoint', 'sh', tag, '-c', 'id -u; ls /app; ls /app/node_modules; command -v npm || echo no-npm; test -e /app/src || echo no-src'], opts)
-      assert.deepEqual(listing.trim().split('\n'), [String(UID), 'dist', 'node_modules', 'package.json', 'policies', 'jose', 'yaml', 'no-npm', 'no-src'])
+      assert.deepEqual(listing.trim().split('\n'), [String(UID), 'dist', 'node_modules', 'package.json', 'policies', '@open-policy-agent', 'jose', 'sprintf-js', 'yaml', 'no-npm', 'no-src'])
       assert.match(await dockerOk(cli, host, ['run', '--rm', tag, '--version'], opts), /^dockward \d+\.\d+\.\d+/)
     })
 
