@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Config } from './config/config.ts'
-import { PolicyDeniedError, RateLimitedError, RouteNotFoundError, toGatewayError, UnsupportedUpgradeError } from './core/errors.ts'
+import { PolicyDeniedError, RateLimitedError, RouteNotFoundError, toGatewayError, UnsupportedUpgradeError, type GatewayError } from './core/errors.ts'
 import { sendError, sendErrorOnSocket } from './core/error-response.ts'
 import type { PolicyEngine, PolicyInput } from './decide/policy-input.ts'
 import { identify, type ListenerAuth } from './identify/authenticate.ts'
@@ -36,6 +36,8 @@ import { planTenantRequest, type TenantPlan } from './tenancy/tenant-request.ts'
 import type { ResponseFilter } from './forward/response-filter.ts'
 import { canonicalQueryString } from './inspect/go-query.ts'
 import { queryNamesOf } from './inspect/canonical-body.ts'
+import { createsObject } from './observe/audit-record.ts'
+import { noopObserver, type RequestObserver, type RequestTrace } from './observe/request-trace.ts'
 
 /** One request as the later stages see it: what it names, on which API version. */
 export interface ParsedRequest {
@@ -58,6 +60,8 @@ export interface GatewayOptions {
   readonly limiter: RateLimiter
   /** The operational log (start-up, would-deny notices); stderr in `dockward serve`. */
   readonly log: (message: string) => void
+  /** Audit and metrics: told about every request (observe/request-trace.ts). */
+  readonly observer?: RequestObserver
 }
 
 /**
@@ -89,7 +93,7 @@ interface Admitted {
 
 const NO_PLAN: TenantPlan = Object.freeze({})
 
-export function createGateway ({ config, policy, limiter, log }: GatewayOptions): Gateway {
+export function createGateway ({ config, policy, limiter, log, observer = noopObserver }: GatewayOptions): Gateway {
   const upstream = createUpstream(config.upstream)
   const engine = createEngineQuery(upstream)
   const matchRoute = createRouteMatcher(routeTable)
@@ -108,7 +112,7 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
    * body, extracts facts, asks the policy. Throws a GatewayError for anything that must not reach
    * the engine; the returned plan carries only what was decided on.
    */
-  async function admit (req: IncomingMessage, parsed: ParsedRequest, framing: BodyFraming, kind: BodyKind, listener: string, identity: Identity): Promise<Admitted> {
+  async function admit (req: IncomingMessage, parsed: ParsedRequest, framing: BodyFraming, kind: BodyKind, listener: string, identity: Identity, trace: RequestTrace): Promise<Admitted> {
     let raw: Buffer | undefined
     // A body on an operation that has none is read and dropped: the engine would ignore it on
     // current versions, and no unread bytes can reach it.
@@ -147,6 +151,7 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
       headers: policyHeaders(req.rawHeaders)
     }
     const decision = policy.current().decide(input)
+    trace.decided(decision, inspected.facts, inspected.query)
     if (!decision.allow) throw new PolicyDeniedError(decision.ruleId, decision.reason)
     if (decision.wouldDeny) {
       const hit = decision.trail.find((h) => h.action === 'deny')
@@ -156,6 +161,7 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
     // Containers the decision looked at go to the engine by full id, so a rename in between
     // cannot swap in another container (or, on a multi-tenant engine, another tenant's object).
     const pinnedId = plan.pathId ?? await pinnedPathId(route.operation, route.params, lookup)
+    if (pinnedId !== null) trace.pinned(pinnedId)
     const basePath = pinnedId === null
       ? parsed.rawPath
       : `${target.version === null ? '' : `/v${target.version}`}${route.route.template.replace('{id}', pinnedId)}`
@@ -175,10 +181,18 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
     const rejected = (method: string, reason: string): void => { log(`authentication failed on ${listener} (${method}): ${reason}`) }
 
     /** Identify step: who is calling, and may they send one more request now. */
-    async function caller (req: IncomingMessage): Promise<Identity> {
-      const identity = await identify(req, auth, rejected)
+    async function caller (req: IncomingMessage, trace: RequestTrace): Promise<Identity> {
+      const identity = await identify(req, auth, (method, reason) => { rejected(method, reason); trace.authRejected(method) })
+      trace.identified(identity)
       if (!limiter.admit(identity)) throw new RateLimitedError(identity.name)
       return identity
+    }
+
+    /** Route step, told to the trace. */
+    function routed (req: IncomingMessage, trace: RequestTrace): ParsedRequest {
+      const parsed = parseRequest(req, matchRoute)
+      trace.routed(parsed.route.operation, parsed.target.path, parsed.target.version, parsed.route.params)
+      return parsed
     }
 
     function request (req: IncomingMessage, res: ServerResponse): void {
@@ -194,8 +208,9 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
       })
 
       res.sendDate = false
-      caller(req).then((identity) => {
-        const parsed = parseRequest(req, matchRoute)
+      const trace = observer.start(req, listener)
+      caller(req, trace).then((identity) => {
+        const parsed = routed(req, trace)
         const operation = parsed.route.operation
         // The pre-Upgrade attach only works as a connection's first request (connection-preface.ts);
         // later on one, the stream that follows would be read as HTTP.
@@ -205,7 +220,7 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
         const framing = bodyFraming(req.rawHeaders)
         const kind = bodyKindOf(operation)
         checkContentType(req.rawHeaders, parsed.method, kind)
-        return admit(req, parsed, framing, kind, listener, identity).then((admitted) => {
+        return admit(req, parsed, framing, kind, listener, identity, trace).then((admitted) => {
           // Without Upgrade, only a detached exec start stays HTTP (`docker exec -d`); an attached
           // one would turn a connection dockward reads as HTTP into a raw stream.
           if (operation === 'ExecStart') {
@@ -217,17 +232,27 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
           const plan: ForwardPlan = {
             path: admitted.path,
             framing,
+            captureResponse: createsObject(operation),
             ...(admitted.body === undefined ? {} : { body: { bytes: admitted.body, contentType: admitted.bodyKind === 'json' ? JSON_TYPE : null } }),
             ...(admitted.response === undefined ? {} : { response: admitted.response })
           }
           const settled = admitted.settled
+          trace.forwarding()
           // http.request validates headers again; a throw here is answered, never a crash.
-          forwardRequest(req, res, upstream, plan, settled === undefined ? noop : (outcome) => settled(outcome.status))
+          forwardRequest(req, res, upstream, plan, (outcome) => {
+            settled?.(outcome.status)
+            trace.forwarded(outcome)
+          })
         })
-      }).catch((err: unknown) => fail(res, err))
+      }).catch((err: unknown) => {
+        const e = toGatewayError(err)
+        trace.refused(e)
+        fail(res, e)
+      })
     }
 
     function upgrade (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
+      const trace = observer.start(req, listener)
       // A keep-alive timer armed after an earlier response must not fire on a hijacked stream.
       ;(socket as Socket).setTimeout?.(0)
       socket.on('error', () => socket.destroy())
@@ -235,18 +260,18 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
       socket.pause()
       const track = inFlight.get(socket)
       if (track !== undefined && track.count > 0) {
-        track.idle = () => upgradeWhenIdle(req, socket, head, resumeHttp)
+        track.idle = () => upgradeWhenIdle(req, socket, head, resumeHttp, trace)
         return
       }
-      upgradeWhenIdle(req, socket, head, resumeHttp)
+      upgradeWhenIdle(req, socket, head, resumeHttp, trace)
     }
 
-    function upgradeWhenIdle (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
+    function upgradeWhenIdle (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp, trace: RequestTrace): void {
       const legacy = legacyHijack.has(socket)
       legacyHijack.delete(socket)
       let release: (() => void) | null = null
-      caller(req).then((identity) => {
-        const parsed = parseRequest(req, matchRoute)
+      caller(req, trace).then((identity) => {
+        const parsed = routed(req, trace)
         const asked = (rawHeader(req.rawHeaders, 'upgrade') ?? '').trim().toLowerCase()
         const protocol = parsed.route.upgrade
         // Only the protocol the route switches to; on a route that never switches, the Upgrade is
@@ -269,7 +294,8 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
         // the relay after the decision, which rests on the route and query; the relay still sends
         // only its canonical form.
         const operation = parsed.route.operation
-        return admit(req, parsed, 'none', 'none', listener, identity).then((admitted) => {
+        return admit(req, parsed, 'none', 'none', listener, identity, trace).then((admitted) => {
+          trace.forwarding()
           relayUpgrade({
             req,
             path: admitted.path,
@@ -280,12 +306,18 @@ export function createGateway ({ config, policy, limiter, log }: GatewayOptions)
             bodyLimit: limits.upgradeBodyLimit,
             bodyTimeout: limits.headersTimeout,
             rewriteBody: (raw) => canonicalJsonBody(operation, raw),
-            resumeHttp
-          }, upstream, () => release?.())
+            resumeHttp,
+            onSwitched: () => trace.switched(protocol ?? 'none')
+          }, upstream, (outcome) => {
+            release?.()
+            trace.upgraded(outcome)
+          })
         })
       }).catch((err: unknown) => {
         release?.()
-        sendErrorOnSocket(socket, toGatewayError(err))
+        const e = toGatewayError(err)
+        trace.refused(e)
+        sendErrorOnSocket(socket, e)
       })
     }
 
@@ -314,7 +346,7 @@ export function parseRequest (req: IncomingMessage, matchRoute: RouteMatcher): P
   return { method: req.method!, target, route, rawPath: q === -1 ? url : url.slice(0, q) }
 }
 
-function fail (res: ServerResponse, err: unknown): void {
+function fail (res: ServerResponse, err: GatewayError): void {
   // The body may not have been read: close after answering rather than parse an unknown rest as
   // a request.
   if (declaresBody(res.req.rawHeaders) && !res.req.complete) res.shouldKeepAlive = false
@@ -322,7 +354,5 @@ function fail (res: ServerResponse, err: unknown): void {
     res.destroy()
     return
   }
-  sendError(res, toGatewayError(err))
+  sendError(res, err)
 }
-
-function noop (): void {}

@@ -18,6 +18,11 @@ import { createTokenAuthenticator, tokenCommand } from './identify/static-token.
 import { parseMtlsSettings } from './identify/mtls-authenticator.ts'
 import type { Config } from './config/config.ts'
 import { startListener, type Listener } from './listen/listeners.ts'
+import { startAdminServer, type AdminServer, type ReloadReport } from './admin/admin-server.ts'
+import { pingEngine } from './forward/engine-ping.ts'
+import { createAuditSink, type AuditSink } from './observe/audit-sink.ts'
+import { createMetrics, type GatewayMetrics } from './observe/metrics.ts'
+import { createRequestObserver } from './observe/request-trace.ts'
 
 const USAGE = `Usage: dockward <command>
 
@@ -48,11 +53,25 @@ async function serve (argv: readonly string[]): Promise<void> {
     file.policy = resolve(dirname(args.configFile), file.policy)
   }
   const config = resolveConfig(file, args.flags, process.env)
+  let gatewayUpstream: ReturnType<typeof createGateway>['upstream'] | null = null
+  let audit: AuditSink | null = null
+  const metrics = createMetrics({
+    engineUp: async () => gatewayUpstream !== null && (await pingEngine(gatewayUpstream, ENGINE_PROBE_MS)).ok,
+    auditHealthy: () => audit?.healthy() ?? null,
+    version: version()
+  })
+  audit = openAuditSink(config, metrics)
   // Loads now: a policy that does not load stops start-up (exit 2), like any other bad setting.
-  const policy = createPolicySetup({ engine: config.policyEngine, policy: config.policy, opa: config.opa }, log)
+  const policy = createPolicySetup({ engine: config.policyEngine, policy: config.policy, opa: config.opa }, log, (result) => {
+    metrics.policyReload(result.ok)
+    if (result.ok) metrics.policyActive(policy.current().name, policy.current().digest)
+  })
+  metrics.policyActive(policy.current().name, policy.current().digest)
   const authenticators = createAuthenticators(config)
   const limiter = createRateLimiter(config.rateLimits)
-  const gateway = createGateway({ config, policy, limiter, log })
+  const observer = createRequestObserver({ audit, failClosed: config.audit.failClosed, metrics })
+  const gateway = createGateway({ config, policy, limiter, log, observer })
+  gatewayUpstream = gateway.upstream
   const listeners: Listener[] = []
   try {
     for (const address of config.listen) {
@@ -64,19 +83,66 @@ async function serve (argv: readonly string[]): Promise<void> {
   }
   for (const l of listeners) log(`listening on ${l.address.kind === 'unix' ? l.address.url : `${l.address.tls === undefined ? 'tcp' : 'tls'}://${l.bound}`}`)
   for (const line of policy.describe()) log(line)
+  log(config.audit.destination === null ? 'audit log off' : `audit log to ${config.audit.destination.kind === 'stdout' ? 'stdout' : config.audit.destination.path}${config.audit.failClosed ? ' (fail-closed)' : ''}`)
   const stopWatching = policy.watch()
-  process.on('SIGHUP', () => {
-    policy.reload()
+  let admin: AdminServer | null = null
+
+  /** SIGHUP and POST /reload: everything read from files is read again; what fails to load stays as it was. */
+  const reloadAll = (): ReloadReport => {
+    const problems: string[] = []
+    const results = policy.reload()
+    for (const r of results) if (!r.ok) problems.push(`policy: ${r.error.message}`)
     for (const a of authenticators.values()) a.reload?.()
     // Certificates and CAs: new connections get the new ones, open ones keep theirs.
     for (const l of listeners) {
       try {
         l.reload?.()
       } catch (err) {
+        problems.push(`TLS on ${l.address.url}: ${(err as Error).message}`)
         log(`TLS reload failed on ${l.address.url}, keeping the certificates in force: ${(err as Error).message}`)
       }
     }
-  })
+    // logrotate moved the audit file: open the path again.
+    audit?.reopen()
+    try {
+      admin?.reloadToken()
+    } catch (err) {
+      problems.push((err as Error).message)
+      log(`admin token reload failed, keeping the token in force: ${(err as Error).message}`)
+    }
+    const current = policy.current()
+    return {
+      ok: problems.length === 0,
+      message: problems.length === 0 ? `reloaded; policy ${current.name} (sha256 ${current.digest})` : `reload incomplete, keeping what was in force for: ${problems.join('; ')}`,
+      policy: { name: current.name, digest: current.digest, changed: results.some((r) => r.ok && r.changed) }
+    }
+  }
+  process.on('SIGHUP', () => { reloadAll() })
+
+  if (config.admin !== null) {
+    try {
+      admin = await startAdminServer(config.admin, {
+        metrics: metrics.registry,
+        checks: {
+          engine: async () => {
+            const r = await pingEngine(gateway.upstream, ENGINE_PROBE_MS)
+            return r.ok ? { ok: true } : { ok: false, detail: `cannot reach ${config.upstream.url}: ${r.error}` }
+          },
+          policy: () => ({ ok: true, detail: `${policy.current().name} (sha256 ${policy.current().digest})` }),
+          audit: () => audit === null
+            ? { ok: true, detail: 'off' }
+            : audit.healthy() ? { ok: true } : { ok: false, detail: 'the audit log cannot be written' }
+        },
+        policy: () => ({ name: policy.current().name, digest: policy.current().digest, source: policy.describe().join('; ') }),
+        reload: reloadAll,
+        log
+      })
+    } catch (err) {
+      await Promise.all(listeners.map((l) => l.close()))
+      throw err
+    }
+    log(`admin API on ${config.admin.address.kind === 'unix' ? config.admin.address.url : `${config.admin.address.tls === undefined ? 'tcp' : 'tls'}://${admin.bound}`}`)
+  }
   log(`forwarding to ${config.upstream.url}`)
 
   let stopping = false
@@ -86,8 +152,9 @@ async function serve (argv: readonly string[]): Promise<void> {
     log(`${signal}: shutting down`)
     stopWatching()
     for (const a of authenticators.values()) a.close?.()
-    Promise.all(listeners.map((l) => l.close())).finally(() => {
+    Promise.all([...listeners.map((l) => l.close()), admin?.close()]).finally(() => {
       gateway.close()
+      audit?.close()
       process.exit(0)
     })
   }
@@ -111,6 +178,35 @@ function createAuthenticators (config: Config): Map<string, Authenticator> {
 function listenerAuth (auth: Config['listen'][number]['auth'], authenticators: Map<string, Authenticator>): ListenerAuth {
   if (auth.identity !== null) return { authenticators: [createFixedIdentityAuthenticator(auth.identity)], allowAnonymous: false }
   return { authenticators: auth.methods.map((m) => authenticators.get(m)!), allowAnonymous: auth.anonymous }
+}
+
+const ENGINE_PROBE_MS = 2000
+
+/** The audit sink of `config`, or null when audit is off; a file that cannot be opened stops start-up. */
+function openAuditSink (config: Config, metrics: GatewayMetrics): AuditSink | null {
+  const destination = config.audit.destination
+  if (destination === null) return null
+  // Failures go to the operational log once per outage, not once per record.
+  let failing = false
+  try {
+    return createAuditSink({
+      destination,
+      failClosed: config.audit.failClosed,
+      onError: (err) => {
+        metrics.auditError()
+        if (failing) return
+        failing = true
+        log(`audit log cannot be written: ${(err as NodeJS.ErrnoException).code ?? err.message}${config.audit.failClosed ? '; refusing requests until it can (fail-closed)' : '; records are lost until it can'}`)
+      },
+      onRecovered: (lost) => {
+        failing = false
+        metrics.auditLost(lost)
+        log(`audit log writable again; ${lost} record(s) lost meanwhile`)
+      }
+    })
+  } catch (err) {
+    throw new ConfigError(`audit.destination: cannot open ${destination.kind === 'file' ? destination.path : 'stdout'}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
 }
 
 function looksLikePath (ref: string): boolean {

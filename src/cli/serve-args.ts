@@ -23,6 +23,13 @@ Options:
   --opa-data FILE     Data (JSON or YAML) for --opa-wasm
   --opa-entrypoint EP The entrypoint to evaluate. Default: docker/authz/allow
   --config FILE       YAML config file with the same settings; flags override it
+  --audit-destination stdout|none|FILE
+                      Where audit records go, one JSON line each. Default: stdout
+  --audit-fail-closed Refuse requests (503) while the audit log cannot be written
+  --admin-listen URL  Admin API (/metrics, /healthz, /readyz, /policy, POST /reload):
+                      tcp://127.0.0.1:PORT or unix:///PATH. Default: off
+  --admin-allow-unauthenticated-tcp
+                      Allow a non-loopback tcp:// admin address without TLS and a token
   --dangerously-allow-unauthenticated-tcp
                       Allow a non-loopback TCP listener without TLS or authentication.
                       Anyone who reaches it controls the engine and the host.
@@ -76,6 +83,10 @@ export function parseServeArgs (argv: readonly string[]): ServeArgs | 'help' {
         policy: { type: 'string' },
         ...POLICY_ENGINE_OPTIONS,
         'dangerously-allow-unauthenticated-tcp': { type: 'boolean' },
+        'audit-destination': { type: 'string' },
+        'audit-fail-closed': { type: 'boolean' },
+        'admin-listen': { type: 'string' },
+        'admin-allow-unauthenticated-tcp': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -90,5 +101,9 @@ export function parseServeArgs (argv: readonly string[]): ServeArgs | 'help' {
   if (v.policy !== undefined) flags.policy = v.policy
   Object.assign(flags, policyEngineFlags(v))
   if (v['dangerously-allow-unauthenticated-tcp'] === true) flags.dangerouslyAllowUnauthenticatedTcp = true
+  if (v['audit-destination'] !== undefined) (flags.audit ??= {}).destination = v['audit-destination']
+  if (v['audit-fail-closed'] === true) (flags.audit ??= {}).failClosed = true
+  if (v['admin-listen'] !== undefined) (flags.admin ??= {}).listen = v['admin-listen']
+  if (v['admin-allow-unauthenticated-tcp'] === true) (flags.admin ??= {}).allowUnauthenticatedTcp = true
   return { configFile: v.config, flags }
 }

@@ -10,6 +10,8 @@ import { parseRateLimitSettings } from '../identify/rate-limiter.ts'
 import { parseTokenSettings } from '../identify/static-token.ts'
 import { parseTlsSettings } from '../listen/tls-settings.ts'
 import { parseTenancySettings } from '../tenancy/tenancy-settings.ts'
+import { parseAdminSettings } from '../admin/admin-settings.ts'
+import { parseAuditSettings } from '../observe/audit-settings.ts'
 import { LISTENER_METHODS, type AuthenticationInput, type ConfigInput, type Limits, type ListenEntryInput, type ListenerMethod } from './config.ts'
 
 /**
@@ -165,8 +167,28 @@ export function parseConfigText (text: string, file: string): ConfigInput {
         out.limits = limits
         break
       }
+      case 'audit': {
+        const audit = section(value, key, parseAuditSettings)
+        const dest = audit.destination
+        // A file path is beside the config file; stdout and none are words.
+        if (dest !== undefined && dest !== 'stdout' && dest !== 'none' && dest !== '-') audit.destination = beside(dest)
+        out.audit = audit
+        break
+      }
+      case 'admin': {
+        const tlsNode = isMap(value) ? value.get('tls', true) as Node | undefined : undefined
+        // tls is read here, where paths are made relative to this file; parseAdminSettings skips it.
+        const admin = section(value, key, parseAdminSettings)
+        if (tlsNode !== undefined) {
+          const tls = section(tlsNode, 'admin.tls', parseTlsSettings)
+          admin.tls = { ...tls, cert: beside(tls.cert), key: beside(tls.key), ...(tls.clientCa === undefined ? {} : { clientCa: beside(tls.clientCa) }) }
+        }
+        if (admin.tokenFile !== undefined) admin.tokenFile = beside(admin.tokenFile)
+        out.admin = admin
+        break
+      }
       default:
-        fail(pair.key as Node, key, 'unknown setting (listen, upstream, policy, policyEngine, opa, authentication, rateLimits, tenancy, dangerouslyAllowUnauthenticatedTcp, limits)')
+        fail(pair.key as Node, key, 'unknown setting (listen, upstream, policy, policyEngine, opa, authentication, rateLimits, tenancy, dangerouslyAllowUnauthenticatedTcp, limits, audit, admin)')
     }
   }
   return out

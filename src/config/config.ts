@@ -9,6 +9,8 @@ import { isLoopback, parseListenUrl, type ListenAddress, type ListenSettings } f
 import { parseUpstreamUrl, type UpstreamAddress } from '../forward/upstream.ts'
 import type { TenancySettings } from '../tenancy/tenancy-settings.ts'
 import { SOCKET_PROXY_POLICIES } from '../decide/socket-proxy-policy.ts'
+import { resolveAdmin, type AdminConfig, type AdminInput } from '../admin/admin-settings.ts'
+import { resolveAudit, type AuditConfig, type AuditInput } from '../observe/audit-settings.ts'
 
 /** Authentication methods a listener can require, in the order it tries them. */
 export type ListenerMethod = 'mtls' | 'jwt' | 'token'
@@ -58,6 +60,10 @@ export interface ConfigInput {
   limits?: Partial<Limits>
   /** Many tenants on one engine (see src/tenancy/). */
   tenancy?: TenancySettings
+  /** Audit log destination and fail-closed mode. */
+  audit?: AuditInput
+  /** The admin listener (metrics, health, reload); off unless set. */
+  admin?: AdminInput
 }
 
 /** Server limits. Times in milliseconds. Streams themselves never time out. */
@@ -87,7 +93,10 @@ export interface Config {
   readonly opa: OpaSettings | null
   readonly limits: Readonly<Limits>
   /** Null: one tenant, the engine as it is. */
-  readonly tenancy: TenancySettings | null
+  readonly tenancy: TenancySettings | null,
+  readonly audit: AuditConfig
+  /** null: no admin listener. */
+  readonly admin: AdminConfig | null
 }
 
 export const DEFAULT_LISTEN = 'tcp://127.0.0.1:2375'
@@ -155,7 +164,10 @@ export function resolveConfig (file: ConfigInput, flags: ConfigInput, env: NodeJ
     policyEngine,
     opa,
     limits: Object.freeze(limits),
-    tenancy: file.tenancy ?? null
+    tenancy: file.tenancy ?? null,
+    audit: resolveAudit(file.audit ?? {}, flags.audit ?? {}),
+    // A --admin-listen on the command line replaces the file's address and keeps its other settings.
+    admin: resolveAdmin({ ...file.admin, ...flags.admin }, listen, upstream)
   })
 }
 

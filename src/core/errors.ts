@@ -30,6 +30,7 @@ export const statusByCode = {
   DW_ERR_UNSUPPORTED_TRANSFER_ENCODING: 501,
   DW_ERR_UPSTREAM_UNAVAILABLE: 502,
   DW_ERR_UPSTREAM_PROTOCOL: 502,
+  DW_ERR_AUDIT_UNAVAILABLE: 503,
   DW_ERR_HTTP_VERSION_NOT_SUPPORTED: 505
 } as const
 
@@ -220,6 +221,14 @@ export class UpstreamLookupError extends UpstreamProtocolError {
     super(`dockward could not look up ${path} in the engine (status ${engineStatus})`)
     this.engineStatus = engineStatus
   }
+}
+
+/**
+ * The audit log cannot be written and `audit.failClosed` is set: the request is refused before it
+ * reaches the engine, so nothing happens that the log does not hold. Clients may retry.
+ */
+export class AuditUnavailableError extends GatewayError {
+  constructor () { super('DW_ERR_AUDIT_UNAVAILABLE', 'dockward: the audit log cannot be written; requests are refused until it can (audit.failClosed)') }
 }
 
 /** HTTP/2 with prior knowledge, or any HTTP version other than 1.0/1.1. */

@@ -4,7 +4,7 @@ import type { OpaSettings, PolicyEngineKind } from './opa/opa-settings.ts'
 import { createOpaStore } from './opa/opa-store.ts'
 import type { PolicyEngine } from './policy-input.ts'
 import { createPolicyStore } from './policy-store.ts'
-import type { ReloadingStore } from './reloading-store.ts'
+import type { ReloadingStore, ReloadResult } from './reloading-store.ts'
 
 /** What `dockward serve` enforces: which engines, the built-in policy, the OPA settings. */
 export interface PolicySetupSettings {
@@ -19,8 +19,8 @@ export interface PolicySetupSettings {
 export interface PolicySetup {
   /** The engine deciding the next request; a reload swaps it. */
   current: () => PolicyEngine
-  /** Reloads every engine's files (SIGHUP); each keeps its policy when its reload fails. */
-  reload: () => void
+  /** Reloads every engine's files (SIGHUP); each keeps its policy when its reload fails. One result per engine. */
+  reload: () => ReloadResult[]
   /** Watches every engine's files; returns the function that stops watching. */
   watch: () => () => void
   /** One log line per engine: what is in force. */
@@ -30,17 +30,18 @@ export interface PolicySetup {
 /**
  * Loads the configured engines (throwing a ConfigError when one does not load) and combines
  * them: `both` asks the built-in policy first, then OPA (combined-engine.ts). Reload results and
- * OPA evaluation errors go to `log`.
+ * OPA evaluation errors go to `log`; `onReload` also gets every reload's result (metrics).
  *
  * @example const setup = createPolicySetup({ engine: 'both', policy: 'default', opa }, log); setup.current().decide(input)
  */
-export function createPolicySetup (settings: PolicySetupSettings, log: (message: string) => void): PolicySetup {
+export function createPolicySetup (settings: PolicySetupSettings, log: (message: string) => void, onReload?: (result: ReloadResult) => void): PolicySetup {
   const builtin = settings.engine === 'opa'
     ? null
     : createPolicyStore(settings.policy, {
       onReload: (r) => {
         if (r.ok) log(`policy reloaded: ${settings.policy} (sha256 ${r.digest})`)
         else log(`policy reload failed, keeping the policy in force: ${r.error.message}`)
+        onReload?.(r)
       }
     })
   // How a generated policy (socket-proxy-env) read its variables, said once at start-up.
@@ -52,6 +53,7 @@ export function createPolicySetup (settings: PolicySetupSettings, log: (message:
       onReload: (r) => {
         if (r.ok) log(`OPA policy reloaded: ${describeOpa(opa!.current())}`)
         else log(`OPA policy reload failed, keeping the policy in force: ${r.error.message}`)
+        onReload?.(r)
       },
       onError: log
     })
@@ -74,7 +76,7 @@ export function createPolicySetup (settings: PolicySetupSettings, log: (message:
 
   return {
     current,
-    reload: () => { for (const s of stores) s.reload() },
+    reload: () => stores.map((s) => s.reload()),
     watch: () => {
       const stops = stores.map((s) => s.watch())
       return () => { for (const stop of stops) stop() }

@@ -102,6 +102,11 @@ export interface ForwardOutcome {
   /** How the exchange ended: the response completed, the client left, or the engine failed. */
   readonly end: 'complete' | 'client-aborted' | 'upstream-error'
   readonly error?: Error
+  /** Body bytes sent to the engine and relayed to the client. */
+  readonly bytesIn: number
+  readonly bytesOut: number
+  /** The engine's response body, when the plan asked for it and it was small (a create's answer). */
+  readonly body?: Buffer
 }
 
 /** What to send the engine for one admitted request. */
@@ -117,7 +122,11 @@ export interface ForwardPlan {
   readonly body?: { readonly bytes: Buffer, readonly contentType: string | null }
   /** A change to the engine's answer (multi-tenancy); absent: relayed byte for byte. */
   readonly response?: ResponseFilter
+  /** Keep a copy of a response body of up to CAPTURE_LIMIT bytes for the outcome (ids of created objects). */
+  readonly captureResponse?: boolean
 }
+
+const CAPTURE_LIMIT = 64 * 1024
 
 /**
  * Relays one ordinary (non-upgrade) request to the engine and its response back, streaming both
@@ -146,10 +155,13 @@ export function forwardRequest (
   }
 
   let finished = false
-  const finish = (outcome: ForwardOutcome): void => {
+  let bytesIn = body?.bytes.length ?? 0
+  let bytesOut = 0
+  let captured: Buffer[] | null = plan.captureResponse === true ? [] : null
+  const finish = (outcome: Pick<ForwardOutcome, 'status' | 'end' | 'error'>): void => {
     if (finished) return
     finished = true
-    done(outcome)
+    done({ ...outcome, bytesIn, bytesOut, ...(captured === null || captured.length === 0 ? {} : { body: Buffer.concat(captured) }) })
   }
 
   const upReq = http.request({
@@ -165,6 +177,8 @@ export function forwardRequest (
   upReq.on('response', (upRes) => {
     const status = upRes.statusCode ?? 502
     if (plan.response !== undefined) {
+      // Counted as the engine sent it, before the filter.
+      upRes.on('data', (chunk: Buffer) => { bytesOut += chunk.length })
       relayFiltered(upReq, upRes, res, plan.response, finish)
       return
     }
@@ -186,7 +200,12 @@ export function forwardRequest (
     // chunk (the engine writes a log line or a progress message per HTTP chunk, and writing each
     // on its own costs more than the copy), with the same backpressure as pipe().
     const relay = new TurnBuffer(res, upRes)
-    upRes.on('data', (chunk: Buffer) => relay.push(chunk))
+    upRes.on('data', (chunk: Buffer) => {
+      bytesOut += chunk.length
+      if (captured !== null && bytesOut <= CAPTURE_LIMIT) captured.push(chunk)
+      else captured = null
+      relay.push(chunk)
+    })
     res.on('drain', () => upRes.resume())
     upRes.on('end', () => relay.end())
     upRes.on('error', (err) => {
@@ -222,6 +241,7 @@ export function forwardRequest (
     upReq.end()
   } else {
     req.pipe(upReq)
+    req.on('data', (chunk: Buffer) => { bytesIn += chunk.length })
     req.on('error', () => upReq.destroy())
   }
 }

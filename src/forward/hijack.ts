@@ -44,6 +44,8 @@ export interface UpgradeRequest {
   readonly bodyTimeout: number
   /** Hands the socket back to the HTTP server when the exchange stayed HTTP, with unread bytes. */
   readonly resumeHttp: (socket: Duplex, unread: Buffer) => void
+  /** The engine switched protocols and its head was relayed: the stream is open (audit, metrics). */
+  readonly onSwitched?: () => void
 }
 
 /**
@@ -158,16 +160,14 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
       socket.write(u.legacy ? legacyHead(upRes) : switchingHead(upRes))
       if (upHead.length > 0) socket.write(upHead)
       if (unread.length > 0) upSocket.write(unread)
+      u.onSwitched?.()
+      // Stream bytes only: what follows the heads, both ways.
+      const fromClient = { bytes: unread.length }
+      const toClient = { bytes: upHead.length }
       // Batching reads suits the raw stdio streams of attach and exec; BuildKit's h2c sessions
       // are request/response traffic where a wait per read would add up.
-      splice(socket, upSocket, u.protocol === 'tcp', (end) => {
-        finish({
-          status: 101,
-          kind: 'hijacked',
-          bytesFromClient: (socket as Socket).bytesRead ?? 0,
-          bytesToClient: (socket as Socket).bytesWritten ?? 0,
-          end
-        })
+      splice(socket, upSocket, u.protocol === 'tcp', fromClient, toClient, (end) => {
+        finish({ status: 101, kind: 'hijacked', bytesFromClient: fromClient.bytes, bytesToClient: toClient.bytes, end })
       })
     })
 
@@ -250,7 +250,7 @@ function responseHead (statusLine: string, raw: readonly string[]): string {
  * that closes its write side after stdin still reads the output; an error or reset on either side
  * tears both down.
  */
-function splice (client: Duplex, engine: Socket, pace: boolean, done: (end: HijackOutcome['end']) => void): void {
+function splice (client: Duplex, engine: Socket, pace: boolean, fromClient: ByteCount, toClient: ByteCount, done: (end: HijackOutcome['end']) => void): void {
   let reported = false
   const report = (end: HijackOutcome['end']): void => { if (!reported) { reported = true; done(end) } }
   let engineEnded = false
@@ -269,10 +269,13 @@ function splice (client: Duplex, engine: Socket, pace: boolean, done: (end: Hija
     else client.once('finish', () => client.destroy())
     report(engineEnded ? 'complete' : 'upstream-closed')
   })
-  relay(client, engine, pace)
-  relay(engine, client, pace)
+  relay(client, engine, pace, fromClient)
+  relay(engine, client, pace, toClient)
   client.resume()
 }
+
+/** Bytes relayed one way, read when the stream ends. */
+interface ByteCount { bytes: number }
 
 /**
  * One direction of a hijacked stream: every byte, in order, with backpressure (the source pauses
@@ -281,12 +284,13 @@ function splice (client: Duplex, engine: Socket, pace: boolean, done: (end: Hija
  * frame on its own); with `pace`, the next read waits up to RELAY_PACE_MS so pieces travel
  * together, which halves the reads and writes of a stream without holding back a fast one.
  */
-function relay (src: Duplex, dst: Duplex, pace: boolean): void {
+function relay (src: Duplex, dst: Duplex, pace: boolean, count: ByteCount): void {
   let full = false
   let pacing = false
   const resume = (): void => { if (!full && !pacing && !src.destroyed) src.resume() }
   const endPace = (): void => { pacing = false; resume() }
   src.on('data', (chunk: Buffer) => {
+    count.bytes += chunk.length
     if (!dst.write(chunk)) {
       full = true
       src.pause()

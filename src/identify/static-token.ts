@@ -52,7 +52,13 @@ export function parseTokenSettings (raw: unknown, where: string): TokenEntry[] {
   })
 }
 
-function parseSha256 (value: unknown, where: string): string {
+/**
+ * A token hash from the config: 64 lower-case hex digits, with a pointed error for the usual
+ * mistakes (a token pasted instead of its hash, sha256sum's trailing "  -").
+ *
+ * @example parseSha256('5e88…(64 hex)', 'admin.tokenSha256')
+ */
+export function parseSha256 (value: unknown, where: string): string {
   const expected = `expected the SHA-256 of the token as 64 lower-case hex digits; hash it with: ${HOW_TO_HASH}`
   if (typeof value !== 'string' || value === '') throw new ConfigError(`${where}: ${expected}`)
   if (/^[0-9a-f]{64}$/.test(value)) {

@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { AuditUnavailableError, GatewayError } from '../core/errors.ts'
+import type { Decision } from '../decide/policy-input.ts'
+import type { Identity } from '../identify/identity.ts'
+import type { RequestFacts } from '../inspect/request-facts.ts'
+import type { ForwardOutcome } from '../forward/forward.ts'
+import type { HijackOutcome } from '../forward/hijack.ts'
+import { rawHeader } from '../forward/hop-headers.ts'
+import { auditRecord, createdObjectId, decisionOf, type AuditEvent, type ExchangeEnd, type TraceState } from './audit-record.ts'
+import { redactText } from './audit-redaction.ts'
+import type { AuditSink } from './audit-sink.ts'
+import type { GatewayMetrics } from './metrics.ts'
+
+/**
+ * What the gateway tells the observe stage about one request, step by step. The gateway calls
+ * these at fixed points and never reads anything back, except that `forwarding` may refuse.
+ */
+export interface RequestTrace {
+  readonly id: string
+  identified: (identity: Identity) => void
+  /** A credential was rejected (or was missing where required) by this method. */
+  authRejected: (method: string) => void
+  routed: (operation: string, path: string, version: string | null, params: Readonly<Record<string, string>>) => void
+  /** The policy decided (also when it denied); `facts` are what it decided on. */
+  decided: (decision: Decision, facts: Readonly<RequestFacts>, query: Readonly<Record<string, readonly string[]>>) => void
+  /** The full container id forwarded in place of the name the client wrote. */
+  pinned: (id: string) => void
+  /**
+   * Right before the request goes to the engine. In fail-closed mode the `admitted` record is
+   * written here, and an AuditUnavailableError is thrown when it cannot be: nothing is forwarded
+   * that the log does not hold.
+   */
+  forwarding: () => void
+  /** dockward answered the request itself (any refusal, before or after the decision). */
+  refused: (err: GatewayError) => void
+  /** An ordinary exchange ended; `body` is the captured start of a create's answer. */
+  forwarded: (outcome: ForwardOutcome) => void
+  /** The engine switched protocols: the stream is open. */
+  switched: (protocol: string) => void
+  /** An upgrade request ended: the stream closed, or the exchange stayed HTTP, or it failed. */
+  upgraded: (outcome: HijackOutcome) => void
+}
+
+/** Starts a trace per request. */
+export interface RequestObserver {
+  start: (req: IncomingMessage, listener: string) => RequestTrace
+}
+
+const noopTrace: RequestTrace = {
+  id: '',
+  identified () {},
+  authRejected () {},
+  routed () {},
+  decided () {},
+  pinned () {},
+  forwarding () {},
+  refused () {},
+  forwarded () {},
+  switched () {},
+  upgraded () {}
+}
+
+/** For a gateway run without audit and metrics (tests, embedding). */
+export const noopObserver: RequestObserver = { start: () => noopTrace }
+
+export interface ObserverOptions {
+  /** null: audit is off (metrics still count). */
+  readonly audit: AuditSink | null
+  readonly failClosed: boolean
+  readonly metrics: GatewayMetrics
+}
+
+/**
+ * The observe stage: every request's trace ends in one `request` audit record and its metrics; a
+ * hijacked stream adds a `stream-end` record when it closes.
+ *
+ * @example
+ * const observer = createRequestObserver({ audit: sink, failClosed: false, metrics })
+ * const trace = observer.start(req, 'unix:///run/dockward.sock')
+ */
+export function createRequestObserver ({ audit, failClosed, metrics }: ObserverOptions): RequestObserver {
+  const write = (event: AuditEvent, s: TraceState, end: ExchangeEnd): boolean => {
+    if (audit === null) return true
+    const ok = audit.write(auditRecord(event, s, end, performance.now()))
+    if (ok) metrics.auditWritten()
+    return ok
+  }
+
+  return {
+    start (req, listener) {
+      const started = performance.now()
+      const socket = req.socket
+      const ua = rawHeader(req.rawHeaders, 'user-agent')
+      const url = req.url ?? ''
+      const q = url.indexOf('?')
+      const s: TraceState = {
+        id: randomUUID(),
+        started,
+        listener,
+        remote: socket.remoteAddress === undefined ? null : `${socket.remoteAddress.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort ?? 0}`,
+        userAgent: ua === undefined ? null : redactText(ua).slice(0, 256),
+        method: req.method ?? '',
+        rawPath: q === -1 ? url : url.slice(0, q),
+        identity: null,
+        rejectedBy: null,
+        operation: null,
+        path: null,
+        version: null,
+        objects: [],
+        decision: null,
+        facts: null
+      }
+      let routedAt = 0
+      let switchedAt = 0
+      let protocol = ''
+      let done = false
+
+      const addObject = (value: string): void => {
+        if (value !== '' && !s.objects.includes(value)) s.objects.push(redactText(value))
+      }
+      const finish = (end: ExchangeEnd): void => {
+        if (done) return
+        done = true
+        write('request', s, end)
+        metrics.request(s.operation, decisionOf(s.decision), end.status ?? 0, (performance.now() - started) / 1000)
+      }
+      const refused = (err: GatewayError): void => {
+        if (err.code === 'DW_ERR_UPSTREAM_UNAVAILABLE' || err.code === 'DW_ERR_UPSTREAM_PROTOCOL') metrics.upstreamError(err.code)
+        finish({ status: err.status, bytesIn: 0, bytesOut: Buffer.byteLength(err.toBody()), end: 'refused', error: err })
+      }
+
+      return {
+        id: s.id,
+        identified (identity) { s.identity = identity },
+        authRejected (method) {
+          s.rejectedBy = method
+          metrics.authFailure(method)
+        },
+        routed (operation, path, version, params) {
+          routedAt = performance.now()
+          s.operation = operation
+          s.path = path
+          s.version = version
+          for (const key in params) addObject(params[key]!)
+        },
+        decided (decision, facts, query) {
+          metrics.decided((performance.now() - routedAt) / 1000)
+          s.decision = decision
+          s.facts = facts
+          // The name a create gives (`docker run --name web`), so "everything about web" is one filter.
+          const name = query['name']?.[0]
+          if (name !== undefined) addObject(name)
+          for (const c of facts.reachedContainers ?? []) addObject(c)
+        },
+        pinned: addObject,
+        forwarding () {
+          if (!failClosed || audit === null) return
+          if (!write('admitted', s, { status: null, bytesIn: 0, bytesOut: 0, end: null, error: null })) throw new AuditUnavailableError()
+        },
+        refused,
+        forwarded (o) {
+          if (o.end === 'upstream-error') metrics.upstreamError((o.error as { code?: string } | undefined)?.code ?? 'error')
+          if (o.body !== undefined && s.operation !== null && o.status >= 200 && o.status < 300) {
+            const id = createdObjectId(s.operation, o.body)
+            if (id !== null) addObject(id)
+          }
+          finish({ status: o.status, bytesIn: o.bytesIn, bytesOut: o.bytesOut, end: o.end, error: o.error ?? null })
+        },
+        switched (p) {
+          switchedAt = performance.now()
+          protocol = p
+          metrics.streamOpened(p)
+          finish({ status: 101, bytesIn: 0, bytesOut: 0, end: 'switched', error: null })
+        },
+        upgraded (o) {
+          if (o.kind !== 'hijacked') {
+            if (o.error instanceof GatewayError) refused(o.error)
+            else finish({ status: o.status === 0 ? null : o.status, bytesIn: 0, bytesOut: 0, end: o.end, error: o.error ?? null })
+            return
+          }
+          metrics.streamClosed(protocol, o.bytesFromClient, o.bytesToClient)
+          write('stream-end', { ...s, started: switchedAt }, { status: 101, bytesIn: o.bytesFromClient, bytesOut: o.bytesToClient, end: o.end, error: o.error ?? null, protocol })
+        }
+      }
+    }
+  }
+}
