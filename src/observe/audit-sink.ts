@@ -71,18 +71,13 @@ export function createAuditSink (options: AuditSinkOptions): AuditSink {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: () => ({ v: 1 }) }
   }, writer)
-  writer.resumed = (lost) => {
-    logger.info({ event: 'audit-resumed', lostRecords: lost })
-    options.onRecovered?.(lost)
-  }
   return {
     write (record) {
       try {
         logger.info(record)
         return true
-      } catch (err) {
+      } catch {
         // Only the fail-closed writer throws; the failure is already counted and reported.
-        void err
         return false
       }
     },
@@ -92,12 +87,17 @@ export function createAuditSink (options: AuditSinkOptions): AuditSink {
   }
 }
 
+/** The record that opens the log again after an outage; the writer makes it itself, in pino's shape. */
+function resumedLine (lost: number): string {
+  return `{"v":1,"time":"${new Date().toISOString()}","event":"audit-resumed","lostRecords":${lost}}\n`
+}
+
 /** A pino destination: `write(line)` is all pino needs. */
 class LineWriter {
   readonly #options: AuditSinkOptions
   readonly #path: string | null
   readonly #retryMs: number
-  #fd: number
+  #fd = 1
   #identity: { dev: number, ino: number } | null = null
   #retired: number[] = []
   #broken: Error | null = null
@@ -110,14 +110,11 @@ class LineWriter {
   #flushing = false
   #scheduled = false
   #closed = false
-  /** Set by the sink: writes the `audit-resumed` record once the destination works again. */
-  resumed: (lost: number) => void = () => {}
 
   constructor (options: AuditSinkOptions) {
     this.#options = options
     this.#retryMs = options.retryMs ?? 500
     this.#path = options.destination.kind === 'file' ? options.destination.path : null
-    this.#fd = 1
     // A file that cannot be opened at start stops start-up: the caller sees the throw.
     if (this.#path !== null) this.#open()
   }
@@ -128,16 +125,22 @@ class LineWriter {
     else this.#queue(line)
   }
 
+  /**
+   * Fail-closed: a broken sink tries to recover now (at most every retryMs). Default mode: the
+   * attempt is a flush in the background, so a recovery shows on the next call.
+   */
   healthy (): boolean {
-    if (this.#broken !== null) this.#tryRecover()
-    return this.#broken === null
+    if (this.#broken === null) return true
+    if (this.#options.failClosed) return this.#recoverNow()
+    this.#schedule()
+    return false
   }
 
+  /** SIGHUP: open the path again. A failure here is reported and makes the sink broken. */
   reopen (): void {
     if (this.#path === null || this.#closed) return
     try {
       this.#open()
-      if (this.#broken !== null) this.#recovered()
     } catch (err) {
       this.#fail(err as Error)
     }
@@ -146,17 +149,20 @@ class LineWriter {
   close (): void {
     if (this.#closed) return
     this.#closed = true
-    if (this.#pending.length > 0 && this.#broken === null) {
+    if (this.#pending.length > 0 && this.#broken === null && !this.#flushing) {
       try { writeAllSync(this.#fd, this.#pending.join('')) } catch (err) { this.#options.onError(err as Error) }
     }
     this.#pending = []
-    if (this.#path !== null) fs.closeSync(this.#fd)
+    if (this.#path !== null && !this.#flushing) {
+      this.#retired.push(this.#fd)
+      this.#closeRetired()
+    }
   }
 
   // ---- fail-closed: synchronous
 
   #writeNow (line: string): void {
-    if (this.#broken !== null && !this.#tryRecover()) {
+    if (this.#broken !== null && !this.#recoverNow()) {
       this.#lost++
       throw this.#broken
     }
@@ -170,6 +176,22 @@ class LineWriter {
     }
   }
 
+  /** One attempt, at most every retryMs: reopen and write the `audit-resumed` record; true when both worked. */
+  #recoverNow (): boolean {
+    const now = Date.now()
+    if (now - this.#lastTry < this.#retryMs) return false
+    this.#lastTry = now
+    try {
+      if (this.#path !== null) this.#open()
+      writeAllSync(this.#fd, resumedLine(this.#lost))
+    } catch (err) {
+      this.#options.onError(err as Error)
+      return false
+    }
+    this.#recovered()
+    return true
+  }
+
   // ---- default: one write per event-loop turn
 
   #queue (line: string): void {
@@ -180,47 +202,55 @@ class LineWriter {
     }
     this.#pending.push(line)
     this.#pendingBytes += line.length
-    if (!this.#scheduled && !this.#flushing) {
-      this.#scheduled = true
-      setImmediate(() => this.#flush())
-    }
+    this.#schedule()
+  }
+
+  #schedule (): void {
+    if (this.#scheduled || this.#flushing || this.#closed) return
+    this.#scheduled = true
+    setImmediate(() => this.#flush())
   }
 
   #flush (): void {
     this.#scheduled = false
-    if (this.#closed || this.#pending.length === 0) return
-    if (this.#broken !== null && !this.#tryRecover()) {
-      this.#lost += this.#pending.length
-      this.#pending = []
-      this.#pendingBytes = 0
-      return
-    }
+    if (this.#closed) return
+    let lines = this.#pending
+    this.#pending = []
+    this.#pendingBytes = 0
+    const recovering = this.#broken !== null
     try {
-      const now = Date.now()
-      if (now - this.#lastIdentityCheck >= IDENTITY_CHECK_MS) {
-        this.#lastIdentityCheck = now
-        this.#followPath()
+      if (recovering) {
+        // While broken, one attempt per retryMs; the records of the other turns are lost.
+        const now = Date.now()
+        if (now - this.#lastTry < this.#retryMs) { this.#lost += lines.length; return }
+        this.#lastTry = now
+        if (this.#path !== null) this.#open()
+        lines = [resumedLine(this.#lost), ...lines]
+      } else {
+        const now = Date.now()
+        if (now - this.#lastIdentityCheck >= IDENTITY_CHECK_MS) {
+          this.#lastIdentityCheck = now
+          this.#followPath()
+        }
       }
     } catch (err) {
-      this.#lost += this.#pending.length
-      this.#pending = []
-      this.#pendingBytes = 0
+      this.#lost += lines.length - (recovering ? 1 : 0)
       this.#fail(err as Error)
       return
     }
-    const lines = this.#pending
+    if (lines.length === 0) return
     const data = Buffer.from(lines.length === 1 ? lines[0]! : lines.join(''), 'utf8')
-    this.#pending = []
-    this.#pendingBytes = 0
     this.#flushing = true
     writeAll(this.#fd, data, (err) => {
       this.#flushing = false
       this.#closeRetired()
       if (err !== null) {
-        this.#lost += lines.length
+        this.#lost += lines.length - (recovering ? 1 : 0)
         this.#fail(err)
+      } else if (recovering) {
+        this.#recovered()
       }
-      if (this.#pending.length > 0) this.#flush()
+      if (this.#pending.length > 0) this.#schedule()
     })
   }
 
@@ -265,44 +295,15 @@ class LineWriter {
 
   #fail (err: Error): void {
     this.#lastTry = Date.now()
-    if (this.#broken === null) this.#broken = err
+    this.#broken ??= err
     this.#options.onError(err)
-  }
-
-  /** One attempt, at most every retryMs: reopen the file and prove it with the `audit-resumed` record. */
-  #tryRecover (): boolean {
-    const now = Date.now()
-    if (now - this.#lastTry < this.#retryMs) return false
-    this.#lastTry = now
-    try {
-      if (this.#path !== null) this.#open()
-    } catch (err) {
-      this.#options.onError(err as Error)
-      return false
-    }
-    this.#recovered()
-    return this.#broken === null
   }
 
   #recovered (): void {
     const lost = this.#lost
     this.#broken = null
     this.#lost = 0
-    // The resume record goes first, ahead of records queued while the sink was down.
-    const held = this.#pending
-    this.#pending = []
-    this.#pendingBytes = 0
-    try {
-      this.resumed(lost)
-    } catch (err) {
-      // The proof failed (that failure was reported): still broken, nothing newly lost.
-      this.#broken ??= err as Error
-      this.#lost = lost
-    }
-    for (const line of held) {
-      this.#pending.push(line)
-      this.#pendingBytes += line.length
-    }
+    this.#options.onRecovered?.(lost)
   }
 }
 
