@@ -57,7 +57,7 @@ async function serve (argv: readonly string[]): Promise<void> {
   let audit: AuditSink | null = null
   const metrics = createMetrics({
     engineUp: async () => gatewayUpstream !== null && (await pingEngine(gatewayUpstream, ENGINE_PROBE_MS)).ok,
-    auditHealthy: () => audit?.healthy() ?? null,
+    auditHealthy: config.audit.destination === null ? null : () => audit?.healthy() ?? false,
     version: version()
   })
   audit = openAuditSink(config, metrics)

@@ -5,8 +5,8 @@ import type { AuditDecision } from './audit-record.ts'
 export interface MetricsProbes {
   /** Whether the engine answers `/_ping` now. */
   readonly engineUp: () => Promise<boolean>
-  /** Whether the audit sink can be written, or null when audit is off. */
-  readonly auditHealthy: () => boolean | null
+  /** Whether the audit sink can be written; null when audit is off (no series then). */
+  readonly auditHealthy: (() => boolean) | null
   readonly version: string
 }
 
@@ -88,16 +88,15 @@ export function createMetrics (probes: MetricsProbes): GatewayMetrics {
   const auditRecords = new Counter({ name: 'dockward_audit_records_total', help: 'Audit records handed to the sink', registers })
   const auditErrors = new Counter({ name: 'dockward_audit_sink_errors_total', help: 'Failed audit writes and reopens', registers })
   const auditLost = new Counter({ name: 'dockward_audit_records_lost_total', help: 'Audit records that could not be written (counted when the sink recovers)', registers })
-  new Gauge({
-    name: 'dockward_audit_sink_up',
-    help: 'Whether the audit sink can be written (1) or not (0); absent when audit is off',
-    registers,
-    collect () {
-      const ok = probes.auditHealthy()
-      if (ok === null) this.reset()
-      else this.set(ok ? 1 : 0)
-    }
-  })
+  const auditHealthy = probes.auditHealthy
+  if (auditHealthy !== null) {
+    new Gauge({
+      name: 'dockward_audit_sink_up',
+      help: 'Whether the audit sink can be written (1) or not (0); absent when audit is off',
+      registers,
+      collect () { this.set(auditHealthy() ? 1 : 0) }
+    })
+  }
   for (const result of ['ok', 'error']) reloads.inc({ result }, 0)
   auditErrors.inc(0)
 

@@ -15,6 +15,8 @@ export interface RunningDockward {
   readonly tcpPort: number | null
   /** The port of the first `tls://` listener, when the config has one. */
   readonly tlsPort: number | null
+  /** The admin API's loopback TCP port, when it listens on one. */
+  readonly adminPort: number | null
   /** Everything dockward printed on stderr so far. */
   stderr: () => string
   stop: () => Promise<void>
@@ -55,14 +57,15 @@ export async function startDockward (options: StartOptions): Promise<RunningDock
   let err = ''
   child.stderr!.setEncoding('utf8')
   child.stderr!.on('data', (s: string) => { err += s })
-  const ports = await new Promise<{ tcp: number | null, tls: number | null }>((resolve, reject) => {
+  const ports = await new Promise<{ tcp: number | null, tls: number | null, admin: number | null }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`dockward did not start:\n${err}`)), 10_000)
     const check = (): void => {
       if (!err.includes('forwarding to')) return
       clearTimeout(timer)
       const tcp = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(err)
       const tls = /listening on tls:\/\/127\.0\.0\.1:(\d+)/.exec(err)
-      resolve({ tcp: tcp === null ? null : Number(tcp[1]), tls: tls === null ? null : Number(tls[1]) })
+      const admin = /admin API on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(err)
+      resolve({ tcp: tcp === null ? null : Number(tcp[1]), tls: tls === null ? null : Number(tls[1]), admin: admin === null ? null : Number(admin[1]) })
     }
     child.stderr!.on('data', check)
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`dockward exited with ${code}:\n${err}`)) })
@@ -73,6 +76,7 @@ export async function startDockward (options: StartOptions): Promise<RunningDock
     dockerHost: `unix://${socketPath}`,
     tcpPort: ports.tcp,
     tlsPort: ports.tls,
+    adminPort: ports.admin,
     stderr: () => err,
     stop: () => stopChild(child).finally(() => rmSync(dir, { recursive: true, force: true }))
   }
