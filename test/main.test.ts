@@ -138,3 +138,22 @@ test('policy check runs from the built command', () => {
   assert.equal(r.status, 0, r.stderr)
   assert.match(r.stdout, /^ok: default \(\d+ rules, sha256 [0-9a-f]{64}\)/)
 })
+
+test('serve refuses a public admin address without TLS and a token, before listening', () => {
+  const r = run(['serve', '--listen', 'unix:///tmp/dw-never.sock', '--upstream', 'unix:///nonexistent.sock', '--admin-listen', 'tcp://0.0.0.0:9323'])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /admin\.listen: tcp:\/\/0\.0\.0\.0:9323 is not a loopback address.*--admin-allow-unauthenticated-tcp/s)
+})
+
+test('serve stops when the audit file or the admin token file cannot be read', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dw-cfg-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const audit = run(['serve', '--listen', `unix://${join(dir, 'a.sock')}`, '--upstream', 'unix:///nonexistent.sock', '--audit-destination', '/nonexistent-dir/audit.jsonl'])
+  assert.equal(audit.status, 2)
+  assert.match(audit.stderr, /audit\.destination: cannot open \/nonexistent-dir\/audit\.jsonl: ENOENT/)
+  const file = join(dir, 'dockward.yaml')
+  writeFileSync(file, `listen: [unix://${join(dir, 'b.sock')}]\nadmin:\n  listen: tcp://127.0.0.1:0\n  tokenFile: missing-token\n`)
+  const admin = run(['serve', '--config', file, '--upstream', 'unix:///nonexistent.sock', '--audit-destination', 'none'])
+  assert.equal(admin.status, 2)
+  assert.match(admin.stderr, /admin\.tokenFile: cannot read .*missing-token: ENOENT/)
+})

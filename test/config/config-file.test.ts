@@ -61,3 +61,31 @@ test('policyEngine and opa: known keys, paths beside the config file', () => {
   assert.throws(() => parseConfigText('policyEngine: rego\n', 'c.yaml'), /^ConfigError: c\.yaml:1:15: policyEngine: expected one of builtin, opa, both$/)
   assert.throws(() => parseConfigText('opa:\n  bundel: x\n', 'c.yaml'), /c\.yaml:2:3: opa\.bundel: unknown setting \(bundle, wasm, data, entrypoint, maxMemory\)/)
 })
+
+test('audit and admin sections: paths beside the config file, words kept', () => {
+  const cfg = parseConfigText([
+    'audit:',
+    '  destination: logs/audit.jsonl',
+    '  failClosed: true',
+    'admin:',
+    '  listen: tls://0.0.0.0:9323',
+    '  tls: { cert: server.pem, key: server-key.pem }',
+    '  tokenFile: secrets/admin-token',
+    '  allowUnauthenticatedTcp: false'
+  ].join('\n'), '/etc/dockward/dockward.yaml')
+  assert.deepEqual(cfg.audit, { destination: '/etc/dockward/logs/audit.jsonl', failClosed: true })
+  assert.deepEqual(cfg.admin, {
+    listen: 'tls://0.0.0.0:9323',
+    tls: { cert: '/etc/dockward/server.pem', key: '/etc/dockward/server-key.pem' },
+    tokenFile: '/etc/dockward/secrets/admin-token',
+    allowUnauthenticatedTcp: false
+  })
+  assert.deepEqual(parseConfigText('audit: { destination: stdout }', 'c.yaml').audit, { destination: 'stdout' })
+  assert.deepEqual(parseConfigText('audit: { destination: none }', 'c.yaml').audit, { destination: 'none' })
+})
+
+test('audit and admin errors name the line and key', () => {
+  assert.throws(() => parseConfigText('audit:\n  failClosed: yes please\n', 'c.yaml'), /c\.yaml:2:3: audit\.failClosed: expected true or false/)
+  assert.throws(() => parseConfigText('audit:\n  destnation: x\n', 'c.yaml'), /c\.yaml:2:3: audit\.destnation: unknown setting/)
+  assert.throws(() => parseConfigText('admin:\n  listen: tcp://127.0.0.1:9323\n  tls: { cert: a }\n', 'c.yaml'), /c\.yaml:3:8: admin\.tls\.key: expected a file path/)
+})

@@ -106,3 +106,19 @@ test('policyEngine: builtin by default; opa and both need the opa settings, and 
   fails({ policy: 'default', policyEngine: 'opa', opa: { bundle: '/b' } }, {}, /^policy: with policyEngine opa the built-in policy is not enforced/)
   fails({ policyEngine: 'opa' }, { opa: { entrypoint: 'x' } }, /^opa: set exactly one of bundle/)
 })
+
+test('audit: stdout by default, a file or none when told; fail-closed needs a destination', () => {
+  assert.deepEqual(resolveConfig({}, {}, {}).audit, { destination: { kind: 'stdout' }, failClosed: false })
+  assert.deepEqual(resolveConfig({ audit: { destination: '/var/log/a.jsonl' } }, { audit: { failClosed: true } }, {}).audit, { destination: { kind: 'file', path: '/var/log/a.jsonl' }, failClosed: true })
+  assert.equal(resolveConfig({ audit: { destination: '/var/log/a.jsonl' } }, { audit: { destination: 'none' } }, {}).audit.destination, null)
+  assert.throws(() => resolveConfig({}, { audit: { destination: 'none', failClosed: true } }, {}), /failClosed needs an audit destination/)
+})
+
+test('admin: off by default; --admin-listen replaces the file\'s address; never a proxied address', () => {
+  assert.equal(resolveConfig({}, {}, {}).admin, null)
+  const cfg = resolveConfig({ admin: { listen: 'tcp://127.0.0.1:9323', tokenSha256: 'b'.repeat(64) } }, { admin: { listen: 'unix:///run/dw-admin.sock' } }, {})
+  assert.equal(cfg.admin?.address.url, 'unix:///run/dw-admin.sock')
+  assert.equal(cfg.admin?.tokenSha256, 'b'.repeat(64))
+  assert.throws(() => resolveConfig({}, { admin: { listen: 'tcp://127.0.0.1:2375' } }, {}), ConfigError)
+  assert.throws(() => resolveConfig({}, { admin: { listen: 'tcp://0.0.0.0:9323' } }, {}), /not a loopback address/)
+})
