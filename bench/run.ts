@@ -20,7 +20,7 @@ import {
 
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
-const GROUPS = ['http', 'tenancy', 'create', 'logs', 'exec', 'cli'] as const
+const GROUPS = ['http', 'audit', 'tenancy', 'create', 'logs', 'exec', 'cli'] as const
 type Group = typeof GROUPS[number]
 
 const USAGE = `Usage: node --import tsx bench/run.ts [options]
@@ -277,21 +277,31 @@ async function httpRows (ctx: Ctx): Promise<void> {
     const n = (await callOk(t, 'GET', endpoints[2]!.path)).json as unknown[]
     if (n.length !== s.listContainers) throw new BenchError(`${t.name}: the list returned ${n.length} containers, expected ${s.listContainers}`)
   }
+  await wrkRows(ctx, endpoints, true)
+  const removed = await removeRunContainers(ctx.engine, ctx.runId, `${LABEL}.list=${ctx.runId}`)
+  log(`removed the ${removed} list containers`)
+}
+
+interface Endpoint { readonly id: string, readonly label: string, readonly path: string, readonly min: number }
+
+/** wrk on each endpoint, both targets, after a warm-up: req/s rows (and p50/p99 rows when `latency`). */
+async function wrkRows (ctx: Ctx, endpoints: readonly Endpoint[], latency: boolean): Promise<void> {
+  const { s } = ctx
   const wrk = { connections: s.wrkConnections, threads: s.wrkThreads }
   log(`warming up (${s.wrkWarmupSeconds} s per endpoint and target)`)
   for (const e of endpoints) for (const t of [ctx.direct, ctx.dockward]) await runWrk(t, e.path, { ...wrk, seconds: s.wrkWarmupSeconds })
 
   for (const e of endpoints) {
     const rps = row(`${e.id}.rps`, e.label, `req/s, ${s.wrkConnections} conns`, 'higher', { min: e.min }, 'us/request')
-    const p50 = row(`${e.id}.p50`, `${e.label} p50`, 'ms', 'lower', null)
-    const p99 = row(`${e.id}.p99`, `${e.label} p99`, 'ms', 'lower', null)
+    const p50 = latency ? row(`${e.id}.p50`, `${e.label} p50`, 'ms', 'lower', null) : null
+    const p99 = latency ? row(`${e.id}.p99`, `${e.label} p99`, 'ms', 'lower', null) : null
     for (let rep = 0; rep < s.repeats; rep++) {
       for (const t of order(rep, ctx.direct, ctx.dockward)) {
         const { value: r, cpu } = await measured(ctx, t, () => runWrk(t, e.path, { ...wrk, seconds: s.wrkSeconds }))
         if (cpu !== null) rps.cpu.push(cpu * 1e6 / r.requests)
         rps[t.name].push(r.rps)
-        p50[t.name].push(r.p50ms)
-        p99[t.name].push(r.p99ms)
+        p50?.[t.name].push(r.p50ms)
+        p99?.[t.name].push(r.p99ms)
         let result = `${fmt(r.rps)} req/s, p50 ${fmt(r.p50ms)} ms, p99 ${fmt(r.p99ms)} ms`
         if (r.non2xx > 0 || r.socketErrors > 0) {
           result += ` (non-2xx ${r.non2xx}, socket errors ${r.socketErrors})`
@@ -301,8 +311,31 @@ async function httpRows (ctx: Ctx): Promise<void> {
       }
     }
   }
-  const removed = await removeRunContainers(ctx.engine, ctx.runId, `${LABEL}.list=${ctx.runId}`)
-  log(`removed the ${removed} list containers`)
+}
+
+/**
+ * The audit log's cost on the hot path: a second dockward with audit records going to a file
+ * (batched, the default) and a third writing them synchronously (fail-closed), each against
+ * direct in the same run. The main dockward runs with audit off, so its rows are the proxy alone.
+ */
+async function auditRows (ctx: Ctx): Promise<void> {
+  const dir = tempDir('dw-bench-audit.')
+  cleanups.push(dir.remove)
+  const variants = [
+    { id: 'audit', label: 'audit to a file', args: ['--audit-destination', `${dir.path}/audit.jsonl`] },
+    { id: 'audit-fc', label: 'audit fail-closed', args: ['--audit-destination', `${dir.path}/audit-fc.jsonl`, '--audit-fail-closed'] }
+  ]
+  for (const v of variants) {
+    const dw = await startDockward({ upstream: ctx.engine.dockerHost, tcp: true, extraArgs: v.args })
+    cleanups.push(() => dw.stop())
+    log(`dockward with ${v.label}: pid ${dw.pid}`)
+    const dockward: Target = { name: 'dockward', host: '127.0.0.1', port: dw.tcpPort! }
+    await wrkRows({ ...ctx, dw, dockward }, [
+      { id: `${v.id}.ping`, label: `GET /_ping, ${v.label}`, path: '/_ping', min: 0.35 },
+      { id: `${v.id}.version`, label: `GET /version, ${v.label}`, path: '/version', min: 0.95 }
+    ], false)
+    await dw.stop()
+  }
 }
 
 /**
@@ -325,6 +358,7 @@ authentication:
   tokens: [{ name: bench-a, tenant: bench-a, sha256: ${hashToken(token)} }]
 tenancy: {}
 policy: admin
+audit: { destination: none }
 `
   })
   cleanups.push(async () => { await dw.stop() })
@@ -559,7 +593,8 @@ async function main (): Promise<void> {
   const engineVersion = await engineOk(engine, 'GET', '/version')
   log(`engine ${engineVersion.Version as string} (API ${engineVersion.ApiVersion as string}); direct: tcp://${direct.host}:${direct.port}; dockward upstream: ${engine.dockerHost}`)
 
-  const dw = await startDockward({ upstream: engine.dockerHost, tcp: true })
+  // Audit off: these rows measure the proxy alone; the audit group measures the log's cost.
+  const dw = await startDockward({ upstream: engine.dockerHost, tcp: true, extraArgs: ['--audit-destination', 'none'] })
   let dwPeakRss: number | null = null
   cleanups.push(async () => { dwPeakRss ??= peakRssMiB(dw.pid); await dw.stop() })
   if (dw.tcpPort === null) throw new BenchError('dockward did not report its TCP port')
@@ -572,7 +607,7 @@ async function main (): Promise<void> {
   log(`mode: ${s.quick ? 'quick' : 'full'}; repeats ${s.repeats} (docker CLI rows ${s.cliRepeats}); groups: ${[...s.groups].join(', ')}`)
 
   const ctx: Ctx = { s, engine, direct, dockward, dw, runId }
-  const steps: Array<[Group, (c: Ctx) => Promise<void>]> = [['http', httpRows], ['tenancy', tenancyRows], ['create', createRows], ['logs', logRows], ['exec', execRows], ['cli', cliRows]]
+  const steps: Array<[Group, (c: Ctx) => Promise<void>]> = [['http', httpRows], ['audit', auditRows], ['tenancy', tenancyRows], ['create', createRows], ['logs', logRows], ['exec', execRows], ['cli', cliRows]]
   for (const [group, fn] of steps) {
     if (!s.groups.has(group)) continue
     log(`\n== ${group}`)
