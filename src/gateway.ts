@@ -329,7 +329,7 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
       reject: sendErrorOnSocket
     })
 
-    return { request, upgrade, preface }
+    return { request, upgrade, preface, refused: (req, err) => observer.start(req, listener).refused(err) }
   }
 
   return { sinkFor, upstream, close: upstream.close }

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream'
 import type { Limits } from '../config/config.ts'
 import type { ListenAddress } from './listen-address.ts'
 import { clearStaleSocket, resolveGroup } from './unix-socket.ts'
-import { ConfigError, HeadersTimeoutError, HeadersTooLargeError, MalformedRequestError } from '../core/errors.ts'
+import { ConfigError, HeadersTimeoutError, HeadersTooLargeError, MalformedRequestError, type GatewayError } from '../core/errors.ts'
 import { sendError, sendErrorOnSocket } from '../core/error-response.ts'
 import { browserGuard } from './browser-guard.ts'
 import { loadSecureContextOptions, type TlsSettings } from './tls-settings.ts'
@@ -23,6 +23,8 @@ export interface RequestSink {
    * answered and closed the connection itself.
    */
   preface: (socket: net.Socket, first: Buffer, proceed: (bytes: Buffer) => void) => void
+  /** A request the listener refused itself (the browser guard), for the audit log. */
+  refused?: (req: http.IncomingMessage, err: GatewayError) => void
 }
 
 export type ResumeHttp = (socket: Duplex, unread: Buffer) => void
@@ -71,6 +73,7 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
         if (refused === null) sink.request(req, res)
         else {
           res.shouldKeepAlive = false
+          sink.refused?.(req, refused)
           sendError(res, refused)
         }
       })
@@ -89,6 +92,7 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     const refused = guard?.(req) ?? null
     if (refused === null) sink.upgrade(req, socket, head, resume)
     else {
+      sink.refused?.(req, refused)
       socket.on('error', () => socket.destroy())
       sendErrorOnSocket(socket, refused)
     }

@@ -12,6 +12,7 @@ import {
   docker, firstCli, inspectContainer, readUntil, removeContainer, removeImage, runContainer, spawnDocker, uniqueName, type DockerCli
 } from '../support/cli.ts'
 import { labelValues, metricSamples } from '../support/metrics-text.ts'
+import { rawExchange, statusCodes } from '../support/raw-client.ts'
 import { hashToken } from '../../src/identify/static-token.ts'
 
 // Audit log and metrics after real docker CLI sessions through dockward: a run, an exec -i, a
@@ -261,6 +262,16 @@ admin:
       assertShape(build)
       assert.deepEqual(build.facts.buildArgs, ['DW_BUILD_SECRET'])
       assert.equal(build.status, 200)
+    })
+
+    test('a browser request refused by the listener is recorded too', async () => {
+      const raw = await rawExchange({ host: '127.0.0.1', port: dw.tcpPort! }, 'GET /v1.41/containers/json HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://evil.example\r\n\r\n')
+      assert.deepEqual(statusCodes(raw), [403])
+      const r = readAudit(auditFile).find((x) => x.error?.code === 'DW_ERR_CROSS_SITE_REQUEST')!
+      assertShape(r)
+      assert.equal(r.status, 403)
+      assert.equal(r.decision, 'none')
+      assert.equal(r.path, '/v1.41/containers/json')
     })
 
     test('no planted secret appears anywhere in the audit file', () => {
