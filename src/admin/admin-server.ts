@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client'
 import { ConfigError } from '../core/errors.ts'
 import { AMBIGUOUS, bearerToken } from '../identify/authenticator.ts'
 import { loadSecureContextOptions } from '../listen/tls-settings.ts'
-import { clearStaleSocket, resolveGroup } from '../listen/unix-socket.ts'
+import { bindUnixSocket } from '../listen/unix-socket.ts'
 import type { AdminConfig } from './admin-settings.ts'
 
 /** One readiness check's verdict; `detail` says why not (or what is in force). */
@@ -143,22 +143,7 @@ export async function startAdminServer (config: AdminConfig, sources: AdminSourc
 
   let bound: string
   if (address.kind === 'unix') {
-    const gid = address.group === null ? -1 : resolveGroup(address.group)
-    await clearStaleSocket(address.path)
-    // Created owner-only, then widened: no moment where others could connect (as listeners.ts).
-    const old = process.umask(0o177)
-    try {
-      await listenOrExplain(() => app.listen({ path: address.path }), address.url)
-    } finally {
-      process.umask(old)
-    }
-    try {
-      fs.chownSync(address.path, -1, gid)
-      fs.chmodSync(address.path, address.mode)
-    } catch (err) {
-      await app.close()
-      throw new ConfigError(`cannot set owner or mode of ${address.path}: ${(err as Error).message}`)
-    }
+    await bindUnixSocket(address, () => listenOrExplain(() => app.listen({ path: address.path }), address.url), () => app.close())
     bound = address.path
   } else {
     await listenOrExplain(() => app.listen({ host: address.host, port: address.port }), address.url)

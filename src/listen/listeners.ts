@@ -6,7 +6,7 @@ import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
 import type { Limits } from '../config/config.ts'
 import type { ListenAddress } from './listen-address.ts'
-import { clearStaleSocket, resolveGroup } from './unix-socket.ts'
+import { bindUnixSocket } from './unix-socket.ts'
 import { ConfigError, HeadersTimeoutError, HeadersTooLargeError, MalformedRequestError, type GatewayError } from '../core/errors.ts'
 import { sendError, sendErrorOnSocket } from '../core/error-response.ts'
 import { browserGuard } from './browser-guard.ts'
@@ -133,24 +133,7 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
   }
 
   if (address.kind === 'unix') {
-    // Everything that can fail is checked before the socket exists, so a failed start leaves nothing.
-    const gid = address.group === null ? -1 : resolveGroup(address.group)
-    await clearStaleSocket(address.path)
-    // Create the socket owner-only, then widen: no moment where others could connect.
-    const old = process.umask(0o177)
-    try {
-      await listen(server, { path: address.path })
-    } finally {
-      process.umask(old)
-    }
-    try {
-      fs.chownSync(address.path, -1, gid)
-      fs.chmodSync(address.path, address.mode)
-    } catch (err) {
-      server.close()
-      fs.rmSync(address.path, { force: true })
-      throw new ConfigError(`cannot set owner or mode of ${address.path}: ${(err as Error).message}`)
-    }
+    await bindUnixSocket(address, () => listen(server, { path: address.path }), () => server.close())
   } else {
     await listen(server, { host: address.host, port: address.port })
   }

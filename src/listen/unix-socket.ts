@@ -38,3 +38,33 @@ export function resolveGroup (group: string): number {
   }
   throw new ConfigError(`group ${JSON.stringify(group)} does not exist`)
 }
+
+/** Where and how a unix socket is made: its path, file mode and group. */
+export interface UnixSocketAddress { readonly path: string, readonly mode: number, readonly group: string | null }
+
+/**
+ * Binds a server to a unix socket path: everything that can fail is checked before the socket
+ * exists (so a failed start leaves nothing), the socket is created owner-only and then given its
+ * group and mode, so there is no moment where others could connect. `undo` closes the server
+ * when the mode or group cannot be set.
+ *
+ * @example await bindUnixSocket(address, () => listen(server, { path: address.path }), () => server.close())
+ */
+export async function bindUnixSocket (address: UnixSocketAddress, listen: () => Promise<unknown>, undo: () => unknown): Promise<void> {
+  const gid = address.group === null ? -1 : resolveGroup(address.group)
+  await clearStaleSocket(address.path)
+  const old = process.umask(0o177)
+  try {
+    await listen()
+  } finally {
+    process.umask(old)
+  }
+  try {
+    fs.chownSync(address.path, -1, gid)
+    fs.chmodSync(address.path, address.mode)
+  } catch (err) {
+    await undo()
+    fs.rmSync(address.path, { force: true })
+    throw new ConfigError(`cannot set owner or mode of ${address.path}: ${(err as Error).message}`)
+  }
+}
