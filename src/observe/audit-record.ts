@@ -142,7 +142,11 @@ export function auditRecord (event: AuditEvent, s: TraceState, end: ExchangeEnd,
   return record
 }
 
-/** The decision label shared by records and metrics. */
+/**
+ * The decision label shared by records and metrics.
+ *
+ * @example decisionOf({ allow: true, wouldDeny: true, … }) // 'would-deny'
+ */
 export function decisionOf (d: Decision | null): AuditDecision {
   if (d === null) return 'none'
   if (!d.allow) return 'deny'
