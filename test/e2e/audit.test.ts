@@ -45,6 +45,21 @@ function readAudit (file: string): AuditLine[] {
   return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as AuditLine)
 }
 
+/**
+ * The records once `done` holds for them (or after `timeoutMs`, for the assertions to explain):
+ * a request's record is written when its response has ended, which may be just after the CLI
+ * has read what it needed and exited, and records are written at the end of a loop turn.
+ */
+async function waitAudit (file: string, done: (records: AuditLine[]) => boolean, timeoutMs = 5000): Promise<AuditLine[]> {
+  const deadline = Date.now() + timeoutMs
+  let records = readAudit(file)
+  while (!done(records) && Date.now() < deadline) {
+    await sleep(50)
+    records = readAudit(file)
+  }
+  return records
+}
+
 function scrape (port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
@@ -120,7 +135,11 @@ admin:
       containers.push(name)
       const r = await docker(cli, dw.dockerHost, ['run', '--rm', '--name', name, '-e', `DW_SECRET=${SECRETS.env}`, eng.image, 'sh', '-c', 'echo ${#DW_SECRET}'], { timeoutMs: 60_000 })
       assert.equal(r.code, 0, r.stderr)
-      const records = readAudit(auditFile)
+      const records = await waitAudit(auditFile, (rs) => {
+        const c = rs.find((x) => x.operation === 'ContainerCreate' && x.objects.includes(name))
+        const id = c?.objects.find((o: string) => /^[0-9a-f]{64}$/.test(o))
+        return id !== undefined && rs.some((x) => x.operation === 'ContainerWait' && x.objects.includes(id)) && rs.some((x) => x.event === 'stream-end' && x.objects.includes(id))
+      })
       const create = records.find((x) => x.operation === 'ContainerCreate' && x.objects.includes(name))
       assert.ok(create !== undefined, 'a ContainerCreate record naming the container')
       assertShape(create)
@@ -181,7 +200,7 @@ admin:
       assert.equal(closed.get('dockward_hijacked_streams_active{protocol="tcp"}'), 0)
       assert.ok((closed.get('dockward_hijacked_stream_bytes_total{direction="from_client"}') ?? 0) >= 'hello-through-exec\n'.length)
 
-      const records = readAudit(auditFile)
+      const records = await waitAudit(auditFile, (rs) => rs.some((x) => x.event === 'stream-end' && x.operation === 'ExecStart'))
       const execCreate = records.find((x) => x.operation === 'ContainerExec' && x.objects.includes(name))!
       assertShape(execCreate)
       assert.ok(execCreate.objects.includes(id), 'the container is pinned by its full id')
@@ -204,7 +223,7 @@ admin:
       assert.notEqual(r.code, 0)
       assert.match(r.stderr, /deny-privileged/)
       assert.equal(await inspectContainer(eng, name), null)
-      const denied = readAudit(auditFile).find((x) => x.operation === 'ContainerCreate' && x.objects.includes(name))!
+      const denied = (await waitAudit(auditFile, (rs) => rs.some((x) => x.operation === 'ContainerCreate' && x.objects.includes(name)))).find((x) => x.operation === 'ContainerCreate' && x.objects.includes(name))!
       assertShape(denied)
       assert.equal(denied.decision, 'deny')
       assert.equal(denied.ruleId, 'deny-privileged')
@@ -221,7 +240,7 @@ admin:
       const r = await docker(cli, `tcp://127.0.0.1:${dw.tcpPort!}`, ['ps'], { timeoutMs: 30_000, env })
       assert.notEqual(r.code, 0)
       assert.match(r.stderr, /authentication required/)
-      const failed = readAudit(auditFile).filter((x) => x.error?.code === 'DW_ERR_UNAUTHENTICATED')
+      const failed = (await waitAudit(auditFile, (rs) => rs.some((x) => x.error?.code === 'DW_ERR_UNAUTHENTICATED'))).filter((x) => x.error?.code === 'DW_ERR_UNAUTHENTICATED')
       assert.ok(failed.length > 0)
       for (const f of failed) {
         assertShape(f)
@@ -234,7 +253,7 @@ admin:
       // The right token works and is named in the record.
       const ok = await docker(cli, `tcp://127.0.0.1:${dw.tcpPort!}`, ['ps'], { timeoutMs: 30_000, env: { DOCKER_CONFIG: configDir({ HttpHeaders: { Authorization: `Bearer ${TOKEN}` } }) } })
       assert.equal(ok.code, 0, ok.stderr)
-      const list = readAudit(auditFile).find((x) => x.operation === 'ContainerList' && x.identity.name === 'bot')!
+      const list = (await waitAudit(auditFile, (rs) => rs.some((x) => x.operation === 'ContainerList' && x.identity.name === 'bot'))).find((x) => x.operation === 'ContainerList' && x.identity.name === 'bot')!
       assert.deepEqual(list.identity, { name: 'bot', tenant: 'team-a', method: 'token' })
       const m = metricSamples(await scrape(dw.adminPort!))
       assert.ok((m.get('dockward_authentication_failures_total{method="token"}') ?? 0) >= 1)
@@ -246,7 +265,7 @@ admin:
       // Nothing listens there: the engine fails the pull, after the CLI sent the credentials.
       const r = await docker(cli, dw.dockerHost, ['pull', '127.0.0.1:5999/dw-audit/nothing:latest'], { timeoutMs: 60_000, env })
       assert.notEqual(r.code, 0)
-      const pull = readAudit(auditFile).find((x) => x.operation === 'ImageCreate')!
+      const pull = (await waitAudit(auditFile, (rs) => rs.some((x) => x.operation === 'ImageCreate'))).find((x) => x.operation === 'ImageCreate')!
       assertShape(pull)
       assert.equal(pull.facts.image, '127.0.0.1:5999/dw-audit/nothing:latest')
     })
@@ -258,7 +277,7 @@ admin:
       writeFileSync(join(ctx, 'Dockerfile'), `FROM ${eng.image}\nARG DW_BUILD_SECRET\nLABEL dockward.test=audit\n`)
       const r = await docker(cli, dw.dockerHost, ['build', '--build-arg', `DW_BUILD_SECRET=${SECRETS.buildArg}`, '-t', tag, ctx], { timeoutMs: 120_000, env: { DOCKER_BUILDKIT: '0' } })
       assert.equal(r.code, 0, r.stderr)
-      const build = readAudit(auditFile).find((x) => x.operation === 'ImageBuild')!
+      const build = (await waitAudit(auditFile, (rs) => rs.some((x) => x.operation === 'ImageBuild'))).find((x) => x.operation === 'ImageBuild')!
       assertShape(build)
       assert.deepEqual(build.facts.buildArgs, ['DW_BUILD_SECRET'])
       assert.equal(build.status, 200)
@@ -267,7 +286,7 @@ admin:
     test('a browser request refused by the listener is recorded too', async () => {
       const raw = await rawExchange({ host: '127.0.0.1', port: dw.tcpPort! }, 'GET /v1.41/containers/json HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://evil.example\r\n\r\n')
       assert.deepEqual(statusCodes(raw), [403])
-      const r = readAudit(auditFile).find((x) => x.error?.code === 'DW_ERR_CROSS_SITE_REQUEST')!
+      const r = (await waitAudit(auditFile, (rs) => rs.some((x) => x.error?.code === 'DW_ERR_CROSS_SITE_REQUEST'))).find((x) => x.error?.code === 'DW_ERR_CROSS_SITE_REQUEST')!
       assertShape(r)
       assert.equal(r.status, 403)
       assert.equal(r.decision, 'none')
@@ -359,7 +378,7 @@ admin:
       assert.notEqual(await inspectContainer(eng, second), null)
       assert.equal(await readyz(), 200)
       assert.ok(existsSync(auditFile))
-      const after = readAudit(auditFile)
+      const after = await waitAudit(auditFile, (rs) => rs.some((x) => x.event === 'request' && x.operation === 'ContainerCreate' && x.objects.includes(second) && x.status === 201))
       assert.equal(after[0]!.event, 'audit-resumed')
       assert.ok(after[0]!.lostRecords > 0)
       assert.ok(after.some((x) => x.event === 'request' && x.operation === 'ContainerCreate' && x.objects.includes(second) && x.status === 201))
