@@ -113,6 +113,21 @@ function suite (eng: TestEngine, cli: DockerCli, engineSocket: string): void {
       assert.equal(statSync(socket).uid, UID)
     })
 
+    test('the image\'s health check asks the admin API: healthy while the engine answers', async () => {
+      // A short interval: the engine runs the first check only after one interval.
+      const { name } = await start(['--health-interval', '1s', '--health-start-period', '0s'], [])
+      const img = (await engineRequest(eng, 'GET', `/images/${tag}/json`)).json as { Config: { Healthcheck?: { Test: string[] } } }
+      assert.match(img.Config.Healthcheck?.Test.join(' ') ?? '', /\/readyz/)
+      const deadline = Date.now() + 30_000
+      let status = ''
+      while (Date.now() < deadline) {
+        status = (await inspectContainer(eng, name))?.State?.Health?.Status ?? ''
+        if (status === 'healthy') break
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+      assert.equal(status, 'healthy', JSON.stringify((await inspectContainer(eng, name))?.State?.Health))
+    })
+
     test('the docker-socket-proxy mode in the container: CONTAINERS=1 lists, POST=0 refuses run', async () => {
       const { socket } = await start(['-e', 'CONTAINERS=1'], ['serve', '--policy', 'socket-proxy-env', '--listen', 'unix:///run/dockward/docker.sock'])
       const dockward = `unix://${socket}`
