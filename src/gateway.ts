@@ -89,6 +89,8 @@ interface Admitted {
   /** A change to the engine's answer (multi-tenancy), and what to do when it is known. */
   readonly response: ResponseFilter | undefined
   readonly settled: ((status: number) => void) | undefined
+  /** Changes to the engine to make before forwarding (tenancy: named volumes), once recorded. */
+  readonly prepare: (() => Promise<void>) | undefined
 }
 
 const NO_PLAN: TenantPlan = Object.freeze({})
@@ -157,7 +159,6 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
       const hit = decision.trail.find((h) => h.action === 'deny')
       log(`audit-only: would deny ${route.operation} ${parsed.method} ${target.path} (${hit?.ruleId ?? decision.ruleId}: ${hit?.reason ?? decision.reason})`)
     }
-    await plan.prepare?.()
     // Containers the decision looked at go to the engine by full id, so a rename in between
     // cannot swap in another container (or, on a multi-tenant engine, another tenant's object).
     const pinnedId = plan.pathId ?? await pinnedPathId(route.operation, route.params, lookup)
@@ -174,7 +175,7 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
     let body: Buffer | undefined
     if (kind === 'json') body = bodyBytes ?? EMPTY
     else if (kind === 'none' && raw !== undefined) body = EMPTY
-    return { path, body, bodyKind: kind, canonicalBody: inspected.body, response: plan.response, settled: plan.settled }
+    return { path, body, bodyKind: kind, canonicalBody: inspected.body, response: plan.response, settled: plan.settled, prepare: plan.prepare }
   }
 
   function sinkFor (listener: string, auth: ListenerAuth): RequestSink {
@@ -237,11 +238,14 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
             ...(admitted.response === undefined ? {} : { response: admitted.response })
           }
           const settled = admitted.settled
+          // Recorded (or refused by a fail-closed audit) before the engine is changed in any way.
           trace.forwarding()
-          // http.request validates headers again; a throw here is answered, never a crash.
-          forwardRequest(req, res, upstream, plan, (outcome) => {
-            settled?.(outcome.status)
-            trace.forwarded(outcome)
+          return (admitted.prepare?.() ?? Promise.resolve()).then(() => {
+            // http.request validates headers again; a throw here is answered, never a crash.
+            forwardRequest(req, res, upstream, plan, (outcome) => {
+              settled?.(outcome.status)
+              trace.forwarded(outcome)
+            })
           })
         })
       }).catch((err: unknown) => {
