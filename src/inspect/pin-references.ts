@@ -44,8 +44,9 @@ export async function pinnedPathId (operation: string, params: Readonly<Record<s
 }
 
 /**
- * A container create body with every container it reaches (`VolumesFrom`, `container:<x>` in the
- * pid, network and ipc modes and in `Cgroup`) replaced by the full id the facts were taken from.
+ * A container create body with every container it reaches (`VolumesFrom`, `Links`,
+ * `container:<x>` in the pid, network and ipc modes and in `Cgroup`) replaced by the full id the
+ * facts and the tenancy check were taken from.
  * Names that resolve to nothing are kept: the engine refuses them. Other operations' bodies are
  * returned as they are.
  *
@@ -63,6 +64,20 @@ export async function pinnedCreateBody (operation: string, body: JsonValue | und
       const id = await resolve(value.slice('container:'.length), lookup)
       out[key] = id === null ? value : `container:${id}`
       changed ||= out[key] !== value
+    } else if (key === 'Links' && Array.isArray(value)) {
+      // `name:alias`; the engine resolves the name as it resolves any container reference, so a
+      // full id works as well and stays the container that was judged.
+      const pinned: JsonValue[] = []
+      for (const entry of value) {
+        if (typeof entry !== 'string') { pinned.push(entry); continue }
+        const colon = entry.indexOf(':')
+        const [name, alias] = colon === -1 ? [entry, ''] : [entry.slice(0, colon), entry.slice(colon)]
+        const id = await resolve(name.replace(/^\//, ''), lookup)
+        // Without an alias the engine names the link after the container: keep that name.
+        pinned.push(id === null ? entry : `${id}${alias === '' ? `:${name.replace(/^\//, '')}` : alias}`)
+        changed ||= pinned[pinned.length - 1] !== entry
+      }
+      out[key] = pinned
     } else if (key === 'VolumesFrom' && Array.isArray(value)) {
       const pinned: JsonValue[] = []
       for (const entry of value) {

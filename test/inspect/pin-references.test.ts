@@ -48,3 +48,9 @@ test('the memoized lookup asks the engine once per name', async () => {
   await lookup.container('agent')
   assert.deepEqual(inner.asked, ['web', 'agent'])
 })
+
+test('links reach containers by full id and keep their alias, or the name as alias', async () => {
+  const body = { Image: 'x', HostConfig: { Links: ['web:db', '/agent', 'missing:m'] } } as unknown as JsonObject
+  const pinned = await pinnedCreateBody('ContainerCreate', body, fakeLookup()) as any
+  assert.deepEqual(pinned.HostConfig.Links, [`${ids['web']!}:db`, `${ids['agent']!}:agent`, 'missing:m'])
+})
