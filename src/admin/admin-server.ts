@@ -82,17 +82,22 @@ export async function startAdminServer (config: AdminConfig, sources: AdminSourc
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, _payload, done) => done(null))
 
-  /** Bearer check in constant time on SHA-256 digests; answers 401/403 itself and returns false. */
+  /** Whether the request carries the admin token: constant time on SHA-256 digests. */
+  const hasToken = (req: FastifyRequest): boolean => {
+    if (tokenDigest === null) return false
+    const token = bearerToken(req.raw)
+    const presented = typeof token === 'string' && token !== '' ? createHash('sha256').update(token).digest() : null
+    // Compared even when absent (against a digest of nothing) so time says nothing.
+    const equal = timingSafeEqual(presented ?? Buffer.alloc(32), tokenDigest)
+    return presented !== null && token !== AMBIGUOUS && equal
+  }
+  /** Bearer check; answers 401/403 itself and returns false. */
   const authorized = (req: FastifyRequest, reply: FastifyReply): boolean => {
     if (tokenDigest === null) {
       void reply.code(403).send({ message: 'dockward: the admin API has no token (admin.tokenSha256 or admin.tokenFile), so this endpoint is disabled' })
       return false
     }
-    const token = bearerToken(req.raw)
-    const presented = typeof token === 'string' && token !== '' ? createHash('sha256').update(token).digest() : null
-    // Compared even when absent (against a digest of nothing) so time says nothing.
-    const equal = timingSafeEqual(presented ?? Buffer.alloc(32), tokenDigest)
-    if (presented !== null && token !== AMBIGUOUS && equal) return true
+    if (hasToken(req)) return true
     void reply.code(401).header('WWW-Authenticate', 'Bearer').send({ message: 'authentication required' })
     return false
   }
@@ -100,7 +105,7 @@ export async function startAdminServer (config: AdminConfig, sources: AdminSourc
 
   app.get('/healthz', async () => ({ status: 'ok' }))
 
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', async (req, reply) => {
     const names = Object.keys(sources.checks)
     const results = await Promise.all(names.map(async (name) => {
       try {
@@ -110,7 +115,10 @@ export async function startAdminServer (config: AdminConfig, sources: AdminSourc
       }
     }))
     const checks: Record<string, CheckResult> = {}
-    names.forEach((name, i) => { checks[name] = results[i]! })
+    // Off loopback the probe stays open, but what is in force (policy digest, upstream address)
+    // is for token holders, as on /policy.
+    const details = !config.protectReads || hasToken(req)
+    names.forEach((name, i) => { checks[name] = details ? results[i]! : { ok: results[i]!.ok } })
     const failed = names.filter((n) => !checks[n]!.ok)
     if (failed.length === 0) return { status: 'ready', checks }
     const why = failed.map((n) => `${n}${checks[n]!.detail === undefined ? '' : ` (${checks[n]!.detail!})`}`).join(', ')

@@ -2,7 +2,7 @@ import type { GatewayError } from '../core/errors.ts'
 import type { Decision } from '../decide/policy-input.ts'
 import type { Identity } from '../identify/identity.ts'
 import type { FactValue, RequestFacts } from '../inspect/request-facts.ts'
-import { redactFacts, redactText } from './audit-redaction.ts'
+import { REDACTED, redactFacts, redactText } from './audit-redaction.ts'
 
 /**
  * The audit record, schema version 1 (the `v` field; pino writes `v` and `time` first). One
@@ -130,7 +130,7 @@ export function auditRecord (event: AuditEvent, s: TraceState, end: ExchangeEnd,
     reason: d === null ? null : redactText(hit?.reason ?? d.reason),
     policyDigest: d?.policyDigest ?? null,
     // The stream-end record shares the id of its request record, which has the facts.
-    ...(s.facts !== null && event !== 'stream-end' ? factsField(s.facts) : {}),
+    ...(s.facts !== null && event !== 'stream-end' ? factsField(s.facts, s.operation) : {}),
     status: end.status,
     bytesIn: end.bytesIn,
     bytesOut: end.bytesOut,
@@ -167,12 +167,15 @@ function codeOf (err: Error): string {
  * The facts without their empty values (empty lists, '' and 0 mean "not set"), so a record shows
  * what the request asked for; booleans stay (`privileged: false` is an answer). Redacted.
  */
-function factsField (facts: Readonly<RequestFacts>): { facts?: Record<string, FactValue> } {
+function factsField (facts: Readonly<RequestFacts>, operation: string | null): { facts?: Record<string, FactValue> } {
   const set: Record<string, FactValue> = {}
   let any = false
+  // A plugin setting `NAME=value` is a mount source when NAME is a mount, and an environment
+  // value otherwise: read as a host path for the decision, it may be a secret. Only its shape is kept.
+  const opaque = operation === 'PluginSet'
   for (const [key, value] of Object.entries(facts) as Array<[string, FactValue | undefined]>) {
     if (value === undefined || value === '' || value === 0 || (Array.isArray(value) && value.length === 0)) continue
-    set[key] = value
+    set[key] = opaque && typeof value === 'string' ? REDACTED : opaque && Array.isArray(value) ? value.map(() => REDACTED) : value
     any = true
   }
   return any ? { facts: redactFacts(set) } : {}

@@ -16,12 +16,14 @@ export const REDACTED = '[REDACTED]'
 export const MAX_TEXT = 1024
 
 // userinfo in any scheme://user[:password]@host, and query strings after a URL's path.
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi
+// The userinfo runs to the LAST `@` before the path: a password may hold `@` itself.
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi
 const URL_QUERY = /\b([a-z][a-z0-9+.-]*:\/\/[^\s?#]*)\?[^\s#]*/gi
 // Bearer credentials, dockward static tokens and JWTs wherever they appear in text.
 const BEARER = /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi
-const STATIC_TOKEN = /\bdwt_[A-Za-z0-9_-]+/g
-const JWT = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g
+// No \b: a token glued to a word (`my_dwt_…`) is still a token.
+const STATIC_TOKEN = /dwt_[A-Za-z0-9_-]+/g
+const JWT = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g
 // Anything any of the patterns below (or the control-character escape) could match starts with one of these.
 // eslint-disable-next-line no-control-regex
 const MAYBE_SECRET = /[:\u0000-\u001f\u007f-\u009f\u2028\u2029]|dwt_|eyJ|bearer|basic/i

@@ -130,13 +130,16 @@ test('protected reads (off loopback with a token) need the token; the probes do 
   const config = { ...resolveAdmin({ listen: 'tcp://127.0.0.1:0', tokenSha256: sha(TOKEN) }, [], upstream)!, protectReads: true }
   const server = await startAdminServer(config, {
     metrics: createMetrics({ engineUp: async () => true, auditHealthy: null, version: '0.0.0' }).registry,
-    checks: {},
+    checks: { policy: () => ({ ok: true, detail: 'default (sha256 abc)' }) },
     policy: () => ({ name: 'p', digest: 'd', source: 's' }),
     reload: () => ({ ok: true, message: '', policy: { name: 'p', digest: 'd', changed: false } }),
     log: () => {}
   })
   t.after(() => server.close())
   const port = Number(server.bound.split(':').pop())
+  // The probe answers everyone, but what is in force only token holders.
+  assert.doesNotMatch((await ask({ port }, 'GET', '/readyz')).body, /sha256/)
+  assert.match((await ask({ port }, 'GET', '/readyz', bearer(TOKEN))).body, /sha256 abc/)
   assert.equal((await ask({ port }, 'GET', '/metrics')).status, 401)
   assert.equal((await ask({ port }, 'GET', '/policy')).status, 401)
   assert.equal((await ask({ port }, 'GET', '/metrics', bearer(TOKEN))).status, 200)

@@ -122,3 +122,9 @@ test('created object ids are read from create answers only, and only when they l
   assert.equal(createdObjectId('ContainerCreate', Buffer.from('not json')), null)
   assert.equal(createdObjectId('ContainerList', Buffer.from('{"Id":"x"}')), null)
 })
+
+test('a plugin setting read as a host path keeps only its shape: it may be a secret', () => {
+  const r = auditRecord('request', state({ operation: 'PluginSet', facts: { hostPaths: ['/Zr9s3cretKEY+abc'], devices: ['/Zr9s3cretKEY+abc'] } }), done, 1001)
+  assert.doesNotMatch(JSON.stringify(r), /Zr9s3cret/)
+  assert.deepEqual(r.facts, { hostPaths: ['[REDACTED]'], devices: ['[REDACTED]'] })
+})

@@ -50,3 +50,9 @@ test('facts: strings and lists are redacted, booleans and numbers kept', () => {
   })
   assert.ok(!JSON.stringify(out).includes('p4ss'))
 })
+
+test('a password holding @ is replaced whole; tokens glued to a word are still found', () => {
+  assert.equal(redactText('https://user:p@ss@host/r.git'), 'https://[REDACTED]@host/r.git')
+  assert.equal(redactText('a@b https://x/y'), 'a@b https://x/y')
+  assert.equal(redactText('my_dwt_abc'), 'my_[REDACTED]')
+})

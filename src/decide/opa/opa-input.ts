@@ -65,7 +65,9 @@ export function opaInput (input: PolicyInput): OpaInput {
     PathArr: pathPlain.split('/'),
     Query: input.query,
     Headers: input.headers ?? {},
-    Body: input.body ?? null,
+    // A `docker login` body is the registry password: moby's authz.go withholds it from AuthZ
+    // plugins too (sendBody skips /auth), and a policy that echoed it would put it in the logs.
+    Body: input.operation === 'SystemAuth' ? null : input.body ?? null,
     User: anonymous ? '' : id.name,
     AuthMethod: anonymous ? '' : id.method === 'mtls' ? 'TLS' : id.method,
     BindMounts: bindMounts(input.body),
