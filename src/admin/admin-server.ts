@@ -6,6 +6,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { ConfigError } from '../core/errors.ts'
 import { AMBIGUOUS, bearerToken } from '../identify/authenticator.ts'
+import { browserGuard } from '../listen/browser-guard.ts'
 import { loadSecureContextOptions } from '../listen/tls-settings.ts'
 import { bindUnixSocket } from '../listen/unix-socket.ts'
 import type { AdminConfig } from './admin-settings.ts'
@@ -78,6 +79,15 @@ export async function startAdminServer (config: AdminConfig, sources: AdminSourc
       ? http.createServer(handler)
       : https.createServer({ ...loadSecureContextOptions(tlsSettings), requestCert: tlsSettings.clientCa !== undefined, rejectUnauthorized: tlsSettings.clientCa !== undefined }, handler)
   })
+  // A web page must not read /metrics or /policy (a fetch, or a name rebound to 127.0.0.1): the
+  // same guard as the proxied TCP listeners. Prometheus, kubelet probes and curl send no Origin.
+  const guard = browserGuard(address)
+  if (guard !== null) {
+    app.addHook('onRequest', async (req, reply) => {
+      const refused = guard(req.raw)
+      if (refused !== null) await reply.code(refused.status).send({ message: refused.message })
+    })
+  }
   // Bodies are never read: /reload takes none, and nothing else accepts POST.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, _payload, done) => done(null))

@@ -140,6 +140,9 @@ test('protected reads (off loopback with a token) need the token; the probes do 
   // The probe answers everyone, but what is in force only token holders.
   assert.doesNotMatch((await ask({ port }, 'GET', '/readyz')).body, /sha256/)
   assert.match((await ask({ port }, 'GET', '/readyz', bearer(TOKEN))).body, /sha256 abc/)
+  // Web pages are refused, a rebound name too, as on the proxied listeners.
+  assert.equal((await ask({ port }, 'GET', '/readyz', { origin: 'http://evil.example' })).status, 403)
+  assert.equal((await ask({ port }, 'GET', '/metrics', { host: 'evil.example', ...bearer(TOKEN) })).status, 403)
   assert.equal((await ask({ port }, 'GET', '/metrics')).status, 401)
   assert.equal((await ask({ port }, 'GET', '/policy')).status, 401)
   assert.equal((await ask({ port }, 'GET', '/metrics', bearer(TOKEN))).status, 200)
