@@ -133,6 +133,13 @@ export function readSocketProxyEnv (env: NodeJS.ProcessEnv, variant: SocketProxy
   for (const [name, instead] of Object.entries(NOT_PERMISSIONS)) {
     if (env[name] !== undefined) warnings.push(`${name} configures docker-socket-proxy's HAProxy and is not read by dockward: ${instead}`)
   }
+  // Forks and intermediate versions of that project have more switches (ALLOW_DELETE,
+  // CONTAINERS_DELETE, …). One set to deny something must not pass unnoticed.
+  const known = new Set([...names, ...GRANULAR_ONLY, ...Object.keys(NOT_PERMISSIONS)])
+  for (const name of Object.keys(env).sort()) {
+    if (known.has(name) || !/^(ALLOW_[A-Z0-9_]+|[A-Z0-9]+_(DELETE|POST|PUT|PATCH|GET|HEAD))$/.test(name)) continue
+    warnings.push(`${name} is not a variable of docker-socket-proxy's ${variant} rules and is ignored: what it was meant to allow or deny is decided by the variables listed in the README`)
+  }
   return { variant, values, warnings }
 }
 

@@ -233,3 +233,10 @@ describe('socket-proxy-env: reading the variables', () => {
     assert.equal(resolveConfig({}, { policy: 'default' }, env).upstream.url, 'unix:///other.sock')
   })
 })
+
+test('switches of forks and other versions (ALLOW_DELETE, CONTAINERS_DELETE) are warned about, never silently ignored', () => {
+  const { warnings } = readSocketProxyEnv({ CONTAINERS: '1', ALLOW_DELETE: '0', CONTAINERS_DELETE: '0', PATH: '/bin' }, 'classic')
+  assert.ok(warnings.some((w) => w.startsWith('ALLOW_DELETE is not a variable')), warnings.join('\n'))
+  assert.ok(warnings.some((w) => w.startsWith('CONTAINERS_DELETE is not a variable')), warnings.join('\n'))
+  assert.ok(!warnings.some((w) => w.startsWith('PATH')))
+})
