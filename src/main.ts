@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
+import { format } from 'node:util'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { parseServeArgs, SERVE_USAGE } from './cli/serve-args.ts'
 import { readConfigFile } from './config/config-file.ts'
@@ -46,6 +47,12 @@ async function serve (argv: readonly string[]): Promise<void> {
   if (args === 'help') {
     process.stdout.write(SERVE_USAGE)
     return
+  }
+  // stdout carries the audit records. The only console output left is a Rego policy's print()
+  // (the opa-wasm SDK sends it to console.log): it goes to the operational log, one escaped line,
+  // so it can never forge or split an audit record.
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    console[method] = (...values: unknown[]) => { log(`console: ${format(...values)}`) }
   }
   const file = args.configFile === undefined ? {} : readConfigFile(args.configFile)
   // A policy file named in a config file is found beside that file, wherever dockward runs from.
