@@ -117,7 +117,9 @@ export function createRequestObserver ({ audit, failClosed, metrics }: ObserverO
       let done = false
 
       const addObject = (value: string): void => {
-        if (value !== '' && !s.objects.includes(value)) s.objects.push(redactText(value))
+        // Compared as stored: a value redaction changes must not be listed twice.
+        const clean = redactText(value)
+        if (clean !== '' && !s.objects.includes(clean)) s.objects.push(clean)
       }
       const finish = (end: ExchangeEnd): void => {
         if (done) return
