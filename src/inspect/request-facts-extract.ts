@@ -8,6 +8,8 @@ import { containerPathFacts, execStartFacts } from './facts/container-reach.ts'
 import { requestLookup, type EngineLookup } from './facts/engine-lookup.ts'
 import { FactSheet } from './facts/fact-sheet.ts'
 import { imageCommitFacts, imageCreateFacts, imageTagFacts } from './facts/images.ts'
+import { formValue } from './go-query.ts'
+import { normalizeImageRef, pullImageRef } from './image-reference.ts'
 import { networkConnectFacts, networkCreateFacts, secretCreateFacts, volumeCreateFacts } from './facts/objects.ts'
 import { pluginPullFacts, pluginSetFacts } from './facts/plugins.ts'
 import { serviceFacts } from './facts/service.ts'
@@ -60,6 +62,12 @@ function idParam (params: Readonly<Record<string, string>>): string {
 /** An operation on an existing container: it has everything the container reaches. */
 const onContainer: FactExtractor = ({ params }, lookup) => containerPathFacts(new FactSheet(), idParam(params), lookup)
 
+/**
+ * An operation on an existing image by name: the name as the engine resolves it, so a rule on
+ * `image` cannot be dodged by spelling (`busybox`, `library/busybox`, `docker.io/library/busybox`).
+ */
+const onImage: FactExtractor = ({ params }) => ({ image: normalizeImageRef(params['name'] ?? '') })
+
 /** Operation name (as in the route table) → its facts. A test checks every name is a real operation. */
 export const factExtractors: Readonly<Record<string, FactExtractor>> = Object.freeze({
   ContainerCreate: ({ body, version }, lookup) => containerCreateFacts(objectBody(body), version, lookup),
@@ -75,7 +83,15 @@ export const factExtractors: Readonly<Record<string, FactExtractor>> = Object.fr
   ImageBuild: ({ query }, lookup) => imageBuildFacts(query, lookup),
   ImageCreate: ({ query }) => imageCreateFacts(query),
   ImageCommit: ({ query, body }) => imageCommitFacts(query, objectBody(body)),
-  ImageTag: ({ query }) => imageTagFacts(query),
+  ImageTag: ({ query, params }) => ({ ...imageTagFacts(query), image: normalizeImageRef(params['name'] ?? '') }),
+  // A push sends `name` with `tag` replacing its tag, every tag when neither names one (moby postImagesPush).
+  ImagePush: ({ query, params }) => ({ image: pullImageRef(params['name'] ?? '', formValue(query, 'tag')) }),
+  ImageDelete: onImage,
+  ImageInspect: onImage,
+  ImageHistory: onImage,
+  ImageGet: onImage,
+  ImageAttestations: onImage,
+  DistributionInspect: onImage,
   VolumeCreate: ({ body }) => volumeCreateFacts(objectBody(body)),
   NetworkCreate: ({ body }) => networkCreateFacts(objectBody(body)),
   NetworkConnect: ({ body }) => networkConnectFacts(objectBody(body)),

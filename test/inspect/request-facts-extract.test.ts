@@ -378,9 +378,21 @@ test('ImageCommit: tags from repo and tag, user from changes or the body', async
   assert.deepEqual(await facts('ImageCommit', undefined, { query: 'container=c1&repo=x&changes=ENV%20A%3D1%0AUSER%20%5C%0Aroot' }), { tags: ['docker.io/library/x:latest'], user: 'root' })
 })
 
-test('ImageTag: the new name', async () => {
-  assert.deepEqual(await facts('ImageTag', undefined, { query: 'repo=localhost%3A5000%2Fapp&tag=v2' }), { tags: ['localhost:5000/app:v2'] })
-  assert.deepEqual(await facts('ImageTag', undefined, { query: 'repo=app' }), { tags: ['docker.io/library/app:latest'] })
+test('ImageTag: the new name, and the image tagged', async () => {
+  const params = { name: 'busybox' }
+  assert.deepEqual(await facts('ImageTag', undefined, { query: 'repo=localhost%3A5000%2Fapp&tag=v2', params }), { tags: ['localhost:5000/app:v2'], image: 'docker.io/library/busybox:latest' })
+  assert.deepEqual(await facts('ImageTag', undefined, { query: 'repo=app', params }), { tags: ['docker.io/library/app:latest'], image: 'docker.io/library/busybox:latest' })
+})
+
+test('operations on an existing image name it as the engine resolves it; a push applies its tag', async () => {
+  for (const op of ['ImageDelete', 'ImageInspect', 'ImageHistory', 'ImageGet', 'ImageAttestations', 'DistributionInspect']) {
+    for (const name of ['busybox', 'library/busybox', 'docker.io/library/busybox:latest']) {
+      assert.deepEqual(await facts(op, undefined, { params: { name } }), { image: 'docker.io/library/busybox:latest' }, `${op} ${name}`)
+    }
+  }
+  assert.deepEqual(await facts('ImagePush', undefined, { params: { name: 'localhost:5000/app:a' }, query: 'tag=b' }), { image: 'localhost:5000/app:b' })
+  // No tag anywhere: every tag of the repository is pushed, and the fact is the bare name.
+  assert.deepEqual(await facts('ImagePush', undefined, { params: { name: 'localhost:5000/app' } }), { image: 'localhost:5000/app' })
 })
 
 test('PutContainerArchive: the extraction path, rooted and cleaned', async () => {
