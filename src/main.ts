@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
+import { constants as osConstants } from 'node:os'
 import { format } from 'node:util'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { parseServeArgs, SERVE_USAGE } from './cli/serve-args.ts'
@@ -152,16 +153,27 @@ async function serve (argv: readonly string[]): Promise<void> {
   }
   log(`forwarding to ${config.upstream.url}`)
 
+  // The first SIGTERM or SIGINT drains: no new connections, idle ones closed, answers and streams
+  // in flight get limits.shutdownTimeout to end, the rest is cut. A second signal ends it at once.
   let stopping = false
-  const stop = (signal: string): void => {
-    if (stopping) return
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log(`${signal} again: exiting now`)
+      audit?.close()
+      process.exit(128 + (osConstants.signals[signal] ?? 0))
+    }
     stopping = true
-    log(`${signal}: shutting down`)
+    const grace = config.limits.shutdownTimeout
+    log(`${signal}: shutting down; requests and streams in flight have ${grace} ms to end`)
     stopWatching()
     for (const a of authenticators.values()) a.close?.()
-    Promise.all([...listeners.map((l) => l.close()), admin?.close()]).finally(() => {
+    Promise.all([Promise.all(listeners.map((l) => l.close(grace))), admin?.close()]).then(([cut]) => {
+      const n = cut.reduce((a, b) => a + b, 0)
+      if (n > 0) log(`closed ${n} connection(s) still open at the deadline`)
+    }).finally(() => {
       gateway.close()
       audit?.close()
+      log('stopped')
       process.exit(0)
     })
   }

@@ -78,6 +78,11 @@ export interface Limits {
   upgradeBodyLimit: number
   /** Cap on a JSON body dockward inspects (container create, …); larger ones get 413, never pass uninspected. */
   maxBodySize: number
+  /**
+   * On SIGTERM or SIGINT, how long requests and streams in flight may go on before they are cut.
+   * Below Docker's own 10 s stop timeout, so `docker stop` sees a clean exit rather than a SIGKILL.
+   */
+  shutdownTimeout: number
 }
 
 /** The validated configuration dockward runs with. */
@@ -106,7 +111,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   headersTimeout: 60_000,
   keepAliveTimeout: 60_000,
   upgradeBodyLimit: 1024 * 1024,
-  maxBodySize: 4 * 1024 * 1024
+  maxBodySize: 4 * 1024 * 1024,
+  shutdownTimeout: 8_000
 })
 
 /** The policy `dockward serve` enforces when none is named. */

@@ -33,7 +33,12 @@ export interface Listener {
   readonly address: ListenAddress
   /** The bound port for TCP (useful with port 0) or the socket path. */
   readonly bound: string
-  close: () => Promise<void>
+  /**
+   * Stops accepting at once and closes idle connections. Requests, streams and hijacked sessions
+   * in flight get `graceMs` (0: none) to end by themselves; their connections close when they do,
+   * and whatever is still open at the deadline is cut. Resolves with the number cut.
+   */
+  close: (graceMs?: number) => Promise<number>
   /**
    * TLS listeners: re-reads the certificate, key and client CAs for new connections; open ones go
    * on with what they were accepted with. Throws a ConfigError, keeping the files in force, when the
@@ -66,21 +71,30 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
   // never listens itself (the net.Server below does), so it is told.
   httpServer.emit('listening')
   const guard = browserGuard(address)
-  httpServer.on('request', guard === null
-    ? sink.request
-    : (req: http.IncomingMessage, res: http.ServerResponse) => {
-        const refused = guard(req)
-        if (refused === null) sink.request(req, res)
-        else {
-          res.shouldKeepAlive = false
-          sink.refused?.(req, refused)
-          sendError(res, refused)
-        }
-      })
+  // Set by close(): answers still go out, but each connection closes after its last one.
+  let draining = false
+  httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (draining) {
+      res.shouldKeepAlive = false
+      // An answer whose head went out before the drain began said keep-alive; its connection
+      // is idle once it is done, and closed then.
+      res.once('finish', () => setImmediate(() => httpServer.closeIdleConnections()))
+    }
+    const refused = guard?.(req) ?? null
+    if (refused === null) sink.request(req, res)
+    else {
+      res.shouldKeepAlive = false
+      sink.refused?.(req, refused)
+      sendError(res, refused)
+    }
+  })
   httpServer.on('clientError', onClientError)
   // A connection enters the HTTP parser here, first after the preface and again after an upgrade
   // the engine did not grant. 'connection' may be emitted by users to inject sockets (Node docs).
   const resume: ResumeHttp = (socket, unread) => {
+    // Back from an upgrade the engine did not grant, during a drain: nothing more is asked of
+    // this connection, so it closes now instead of idling until the deadline.
+    if (draining && unread.length === 0) { (socket as net.Socket).destroySoon(); return }
     socket.removeListener('end', endEarly)
     // From here on Node's own timers apply; none of the ones before may fire.
     ;(socket as net.Socket).setTimeout(0)
@@ -101,19 +115,33 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
   // Every accepted connection, ordinary or hijacked, so that close() can end them: net.Server.close()
   // alone waits for all of them, and a `logs -f` or attach never ends by itself.
   const sockets = new Set<net.Socket>()
+  // The ones clients speak HTTP on (TCP, or TLS after the handshake), counted when cut.
+  const accepted = new WeakSet<net.Socket>()
+  // Connections that have not sent a byte yet: nothing of theirs is in flight.
+  const fresh = new Set<net.Socket>()
+  let allClosed: (() => void) | null = null
   const track = (socket: net.Socket): void => {
     sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
+    socket.once('close', () => {
+      sockets.delete(socket)
+      fresh.delete(socket)
+      if (sockets.size === 0) allClosed?.()
+    })
   }
   // A TCP connection, or a TLS one once its handshake is done.
   const accept = (socket: net.Socket): void => {
+    // A TLS handshake that was under way when the drain began.
+    if (draining) { socket.destroy(); return }
     track(socket)
+    accepted.add(socket)
+    fresh.add(socket)
     socket.setNoDelay(true)
     // Until the HTTP parser has it: a client that sends nothing in time, or only a FIN (the
     // socket is half-open, so nothing would end dockward's side), is closed.
     socket.setTimeout(limits.headersTimeout, () => socket.destroy())
     socket.once('end', endEarly)
     socket.once('data', (first: Buffer) => {
+      fresh.delete(socket)
       socket.pause()
       sink.preface(socket, first, (bytes) => resume(socket, bytes))
     })
@@ -146,12 +174,34 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     address,
     bound,
     reload,
-    close: async () => {
+    close: async (graceMs = 0) => {
+      draining = true
+      // net.Server.close() stops accepting now; its callback waits for every connection.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      httpServer.close()
-      for (const socket of sockets) socket.destroy()
-      await closed
+      // New clients of a unix listener find no socket rather than one nobody accepts on.
       if (address.kind === 'unix') fs.rmSync(address.path, { force: true })
+      for (const socket of fresh) socket.destroy()
+      // Node's server knows which of its connections sit between requests (hijacked ones have
+      // left its list); those close now, the busy ones after their answer (see 'request').
+      httpServer.closeIdleConnections()
+      let cut = 0
+      if (sockets.size > 0 && graceMs > 0) {
+        let timer: NodeJS.Timeout | undefined
+        await new Promise<void>((resolve) => {
+          allClosed = resolve
+          timer = setTimeout(resolve, graceMs)
+        })
+        clearTimeout(timer)
+      }
+      // The deadline: streams (logs -f, events, attach) and slow requests are cut. Their engine
+      // side is closed by the relays when the client socket goes.
+      for (const socket of sockets) {
+        if (!socket.destroyed && accepted.has(socket)) cut++
+        socket.destroy()
+      }
+      httpServer.close()
+      await closed
+      return cut
     }
   }
 }

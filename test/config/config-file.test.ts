@@ -16,14 +16,15 @@ test('reads every setting', () => {
     'limits:',
     '  maxHeaderSize: 65536',
     '  headersTimeout: 30000',
-    '  maxBodySize: 1048576'
+    '  maxBodySize: 1048576',
+    '  shutdownTimeout: 20000'
   ].join('\n'), 'c.yaml')
   assert.deepEqual(cfg, {
     listen: ['tcp://127.0.0.1:2375', { url: 'unix:///run/dockward.sock', mode: '0660', group: 'docker' }],
     upstream: 'unix:///var/run/docker.sock',
     policy: 'read-only',
     dangerouslyAllowUnauthenticatedTcp: false,
-    limits: { maxHeaderSize: 65536, headersTimeout: 30000, maxBodySize: 1048576 }
+    limits: { maxHeaderSize: 65536, headersTimeout: 30000, maxBodySize: 1048576, shutdownTimeout: 20000 }
   })
 })
 

@@ -57,7 +57,7 @@ function tlsSettings (overrides: Partial<TlsSettings> = {}): TlsSettings {
 
 async function startTls (t: { after: (fn: () => Promise<void>) => void }, settings: TlsSettings = tlsSettings(), sink: RequestSink = identitySink(), limits: Limits = DEFAULT_LIMITS): Promise<{ listener: Listener, port: number }> {
   const listener = await startListener(parseListenUrl('tls://127.0.0.1:0', { tls: settings }), limits, sink)
-  t.after(() => listener.close())
+  t.after(async () => { await listener.close() })
   return { listener, port: Number(listener.bound.split(':').pop()) }
 }
 

@@ -19,6 +19,8 @@ export interface RunningDockward {
   readonly adminPort: number | null
   /** Everything dockward printed on stderr so far. */
   stderr: () => string
+  /** Settles when the process exits: its exit code, or the signal that ended it. */
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
   stop: () => Promise<void>
 }
 
@@ -55,6 +57,7 @@ export async function startDockward (options: StartOptions): Promise<RunningDock
   args.push(...(options.extraArgs ?? []))
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } })
   let err = ''
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
   child.stderr!.setEncoding('utf8')
   child.stderr!.on('data', (s: string) => { err += s })
   const ports = await new Promise<{ tcp: number | null, tls: number | null, admin: number | null }>((resolve, reject) => {
@@ -78,6 +81,7 @@ export async function startDockward (options: StartOptions): Promise<RunningDock
     tlsPort: ports.tls,
     adminPort: ports.admin,
     stderr: () => err,
+    exited,
     stop: () => stopChild(child).finally(() => rmSync(dir, { recursive: true, force: true }))
   }
 }
