@@ -126,6 +126,13 @@ async function hold (dw: RunningDockward, engineSocket: string, what: string, n:
   const fdsOpen = fdCount(dw.pid)
   for (const s of streams) s.destroy()
   await settledCount(() => connections(dw, engineSocket).clients, 0, 30_000)
+  // The engine side of each closes a moment after its client: wait until the count holds still.
+  for (let last = -1, same = 0, end = Date.now() + 30_000; same < 4 && Date.now() < end;) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    const now = fdCount(dw.pid)
+    same = now === last ? same + 1 : 0
+    last = now
+  }
   const { clients, engine } = connections(dw, engineSocket)
   return { what, n, rssBefore, rssOpen, rssAfter: rss(dw.pid), fdsBefore, fdsOpen, fdsAfter: fdCount(dw.pid), clientsAfter: clients, engineAfter: engine }
 }
@@ -241,7 +248,8 @@ async function main (): Promise<void> {
     ]))
     // What stays is the engine pool: keep-alive connections of the lookups made while opening.
     const leaked = rows.filter((r) => r.clientsAfter > 0 || r.fdsAfter > r.fdsBefore + r.engineAfter)
-    out.push('', 'engine pool: keep-alive connections to the engine kept for reuse after the lookups the opening made',
+    out.push('', 'RSS is sampled without forcing a garbage collection: per-stream figures are meaningful at full size, noisy in --quick',
+      'engine pool: keep-alive connections to the engine kept for reuse after the lookups the opening made',
       leaked.length === 0 ? 'no client connection and no other descriptor was left after the streams closed' : `LEAK: ${leaked.map((r) => `${r.what}: ${r.clientsAfter} client connection(s) left, fds ${r.fdsBefore} -> ${r.fdsAfter}`).join('; ')}`)
     process.stdout.write(`${out.join('\n')}\n`)
     if (leaked.length > 0) process.exitCode = 1
