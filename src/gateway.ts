@@ -240,7 +240,9 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
           const settled = admitted.settled
           // Recorded (or refused by a fail-closed audit) before the engine is changed in any way.
           trace.forwarding()
-          return (admitted.prepare?.() ?? Promise.resolve()).then(() => {
+          // A client gone by now gets nothing forwarded (forwardRequest), so nothing is prepared.
+          const prepare = res.destroyed ? undefined : admitted.prepare
+          return (prepare?.() ?? Promise.resolve()).then(() => {
             // http.request validates headers again; a throw here is answered, never a crash.
             forwardRequest(req, res, upstream, plan, (outcome) => {
               settled?.(outcome.status)

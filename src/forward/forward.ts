@@ -139,6 +139,12 @@ export function forwardRequest (
   plan: ForwardPlan,
   done: (outcome: ForwardOutcome) => void
 ): void {
+  // The client left while the request was admitted: its 'close' has fired already and would
+  // never abort what is sent now, so a `logs -f` would stay open on the engine for good.
+  if (res.destroyed) {
+    done({ status: 0, end: 'client-aborted', bytesIn: 0, bytesOut: 0 })
+    return
+  }
   let headers = endToEndHeaders(req.rawHeaders)
   const body = plan.body
   if (body !== undefined) {
