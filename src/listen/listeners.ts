@@ -73,12 +73,18 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
   const guard = browserGuard(address)
   // Set by close(): answers still go out, but each connection closes after its last one.
   let draining = false
+  const responding = new Set<http.ServerResponse>()
+  const closeAfter = (res: http.ServerResponse): void => {
+    if (!res.headersSent) res.shouldKeepAlive = false
+    // An answer whose head went out before the drain began said keep-alive; its connection is
+    // idle once the answer is done, and closed then.
+    res.once('finish', () => setImmediate(() => httpServer.closeIdleConnections()))
+  }
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (draining) {
-      res.shouldKeepAlive = false
-      // An answer whose head went out before the drain began said keep-alive; its connection
-      // is idle once it is done, and closed then.
-      res.once('finish', () => setImmediate(() => httpServer.closeIdleConnections()))
+    if (draining) closeAfter(res)
+    else {
+      responding.add(res)
+      res.once('close', () => responding.delete(res))
     }
     const refused = guard?.(req) ?? null
     if (refused === null) sink.request(req, res)
@@ -181,6 +187,7 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
       // New clients of a unix listener find no socket rather than one nobody accepts on.
       if (address.kind === 'unix') fs.rmSync(address.path, { force: true })
       for (const socket of fresh) socket.destroy()
+      for (const res of responding) closeAfter(res)
       // Node's server knows which of its connections sit between requests (hijacked ones have
       // left its list); those close now, the busy ones after their answer (see 'request').
       httpServer.closeIdleConnections()

@@ -21,11 +21,14 @@ interface OpenStream {
   readonly text: () => string
   /** 'end': the response completed; 'cut': the connection closed before it did. */
   readonly ended: Promise<'end' | 'cut'>
+  /** When the connection closed (Date.now()). */
+  readonly connectionClosed: Promise<number>
 }
 
-function openStream (socketPath: string, method: string, path: string): Promise<OpenStream> {
+function openStream (socketPath: string, method: string, path: string, agent: http.Agent | false = false): Promise<OpenStream> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, method, path, agent: false, headers: method === 'POST' ? { 'Content-Length': '0' } : {} }, (res) => {
+    let connectionClosed: Promise<number> = new Promise(() => {})
+    const req = http.request({ socketPath, method, path, agent, headers: method === 'POST' ? { 'Content-Length': '0' } : {} }, (res) => {
       let text = ''
       res.setEncoding('latin1')
       res.on('data', (s: string) => { text += s })
@@ -34,8 +37,9 @@ function openStream (socketPath: string, method: string, path: string): Promise<
         res.on('error', () => done('cut'))
         res.on('close', () => done(res.complete ? 'end' : 'cut'))
       })
-      resolve({ status: res.statusCode ?? 0, text: () => text, ended })
+      resolve({ status: res.statusCode ?? 0, text: () => text, ended, connectionClosed })
     })
+    req.on('socket', (s) => { connectionClosed = new Promise((done) => s.once('close', () => done(Date.now()))) })
     req.on('error', reject)
     req.end()
   })
@@ -74,7 +78,9 @@ describe('graceful shutdown', { skip: engine === null ? 'no engine' : false }, (
 
     // In flight when the signal comes: a wait that answers in about a second, an event stream,
     // a log stream that never ends, a hijacked attach, and an idle keep-alive connection.
-    const wait = await openStream(dw.socketPath, 'POST', `/containers/${exiting}/wait`)
+    // The wait on a keep-alive connection: its answer said keep-alive before the signal came.
+    const keepAlive = new http.Agent({ keepAlive: true })
+    const wait = await openStream(dw.socketPath, 'POST', `/containers/${exiting}/wait`, keepAlive)
     assert.equal(wait.status, 200)
     const events = await openStream(dw.socketPath, 'GET', '/events')
     assert.equal(events.status, 200)
@@ -105,8 +111,12 @@ describe('graceful shutdown', { skip: engine === null ? 'no engine' : false }, (
     const waitedAt = Date.now()
     assert.equal(JSON.parse(wait.text()).StatusCode, 3)
     assert.ok(await idleClosed <= waitedAt, 'the idle connection was closed at once, not at the deadline')
-    // The streams that never end were cut, not ended as if complete.
+    // The streams that never end were cut, not ended as if complete; the wait's connection was
+    // closed once it was answered, before that.
     assert.equal(await events.ended, 'cut')
+    const cutAt = Date.now()
+    assert.ok(await wait.connectionClosed < cutAt, 'the keep-alive connection of the answered wait closed before the deadline')
+    keepAlive.destroy()
     assert.equal(await logs.ended, 'cut')
     assert.match(logs.text(), /tick/)
     await attachClosed

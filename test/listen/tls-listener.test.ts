@@ -265,6 +265,41 @@ test('TLS: a silent handshake, a silent connection and a bare close are closed; 
   assert.ok(Date.now() - closing < 250, `close() took ${Date.now() - closing} ms`)
 })
 
+test('close(grace) on TLS: idle connections close at once, an answer in flight is sent, a hijacked stream is cut at the deadline', async (t) => {
+  const slow: { answer: (() => void) | null } = { answer: null }
+  const sink: RequestSink = {
+    ...identitySink(),
+    // /slow is answered only when the test says so; everything else at once.
+    request: (req, res) => {
+      if (req.url === '/slow') slow.answer = () => res.end('late')
+      else res.end('ok')
+    }
+  }
+  const { listener, port } = await startTls(t, tlsSettings(), sink)
+  const idle = await connect(port, pki.alice)
+  idle.on('error', () => {})
+  idle.write('GET /_ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  await readResponse(idle)
+  const busy = await connect(port, pki.alice)
+  busy.on('error', () => {})
+  busy.write('GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  const hijacked = await connect(port, pki.alice)
+  hijacked.on('error', () => {})
+  hijacked.write('POST /exec/x/start HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n')
+  await new Promise((resolve) => hijacked.once('data', resolve))
+  while (slow.answer === null) await new Promise((resolve) => setTimeout(resolve, 10))
+
+  const closing = listener.close(1500)
+  await closed(idle)
+  const response = readResponse(busy)
+  slow.answer()
+  assert.equal((await response).body, 'late')
+  await closed(busy)
+  assert.equal(hijacked.destroyed, false, 'the stream goes on until the deadline')
+  assert.equal(await closing, 1, 'the hijacked connection was cut')
+  await closed(hijacked)
+})
+
 test('reload() swaps the certificate for new connections; open ones go on', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dw-tls-reload-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
