@@ -14,6 +14,7 @@ import { requireEngine, type TestEngine } from '../support/engine.ts'
 import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { removeContainer, runContainer, uniqueName } from '../support/cli.ts'
 import { fdCount, settledCount } from '../support/proc.ts'
+import { openAttach, openStream } from '../support/open-stream.ts'
 
 const engine = requireEngine('engine-faults')
 
@@ -61,21 +62,6 @@ function get (socketPath: string, path: string): Promise<{ status: number, body:
       res.setEncoding('utf8')
       res.on('data', (s: string) => { body += s })
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-    }).on('error', reject)
-  })
-}
-
-/** A streaming response through dockward, once its head arrived, and how it ended. */
-function stream (socketPath: string, path: string): Promise<{ status: number, ended: Promise<'end' | 'cut'> }> {
-  return new Promise((resolve, reject) => {
-    http.get({ socketPath, path, agent: false }, (res) => {
-      res.resume()
-      const ended = new Promise<'end' | 'cut'>((done) => {
-        res.on('end', () => done('end'))
-        res.on('error', () => done('cut'))
-        res.on('close', () => done(res.complete ? 'end' : 'cut'))
-      })
-      resolve({ status: res.statusCode ?? 0, ended })
     }).on('error', reject)
   })
 }
@@ -130,25 +116,18 @@ describe('engine faults behind a relay', { skip: engine === null || engine.socke
     const baseline = fdCount(dw.pid)
 
     for (let round = 0; round < 3; round++) {
-      const logs = await stream(dw.socketPath, `/containers/${id}/logs?follow=1&stdout=1`)
-      const events = await stream(dw.socketPath, '/events')
+      const logs = await openStream(dw.socketPath, 'GET', `/containers/${id}/logs?follow=1&stdout=1`)
+      const events = await openStream(dw.socketPath, 'GET', '/events')
       assert.equal(logs.status, 200)
       assert.equal(events.status, 200)
-      const attach = net.connect(dw.socketPath)
-      let head = ''
-      attach.setEncoding('latin1')
-      attach.on('data', (s: string) => { head += s })
-      attach.on('error', () => {})
-      const attachClosed = new Promise<void>((resolve) => attach.once('close', () => resolve()))
-      attach.write(`POST /containers/${id}/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`)
-      for (let i = 0; i < 50 && !head.includes('tick'); i++) await new Promise((resolve) => setTimeout(resolve, 50))
-      assert.match(head, /^HTTP\/1\.1 101 [\s\S]*tick/)
+      const attach = await openAttach(dw.socketPath, id, (s) => s.includes('tick'))
+      assert.match(attach.received(), /^HTTP\/1\.1 101 [\s\S]*tick/)
 
       // The engine "restarts": every connection is cut and the socket is gone for a moment.
       await r.down()
       assert.equal(await logs.ended, 'cut')
       assert.equal(await events.ended, 'cut')
-      await attachClosed
+      await attach.closed
       const meanwhile = await get(dw.socketPath, '/containers/json')
       assert.equal(meanwhile.status, 502)
       assert.equal(typeof JSON.parse(meanwhile.body).message, 'string')

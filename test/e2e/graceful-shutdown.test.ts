@@ -8,42 +8,13 @@ import net from 'node:net'
 import { engineRequest, requireEngine, type TestEngine } from '../support/engine.ts'
 import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { removeContainer, runContainer, uniqueName } from '../support/cli.ts'
+import { openAttach, openStream } from '../support/open-stream.ts'
 
 const engine = requireEngine('graceful-shutdown')
 
 /** A config with a unix and a loopback TCP listener and the given shutdown deadline. */
 const config = (shutdownTimeout: number) => (socketPath: string): string =>
   `policy: admin\nlisten:\n  - unix://${socketPath}\n  - tcp://127.0.0.1:0\nlimits:\n  shutdownTimeout: ${shutdownTimeout}\n`
-
-/** An open streaming response through dockward: its head, what came so far, and how it ended. */
-interface OpenStream {
-  readonly status: number
-  readonly text: () => string
-  /** 'end': the response completed; 'cut': the connection closed before it did. */
-  readonly ended: Promise<'end' | 'cut'>
-  /** When the connection closed (Date.now()). */
-  readonly connectionClosed: Promise<number>
-}
-
-function openStream (socketPath: string, method: string, path: string, agent: http.Agent | false = false): Promise<OpenStream> {
-  return new Promise((resolve, reject) => {
-    let connectionClosed: Promise<number> = new Promise(() => {})
-    const req = http.request({ socketPath, method, path, agent, headers: method === 'POST' ? { 'Content-Length': '0' } : {} }, (res) => {
-      let text = ''
-      res.setEncoding('latin1')
-      res.on('data', (s: string) => { text += s })
-      const ended = new Promise<'end' | 'cut'>((done) => {
-        res.on('end', () => done('end'))
-        res.on('error', () => done('cut'))
-        res.on('close', () => done(res.complete ? 'end' : 'cut'))
-      })
-      resolve({ status: res.statusCode ?? 0, text: () => text, ended, connectionClosed })
-    })
-    req.on('socket', (s) => { connectionClosed = new Promise((done) => s.once('close', () => done(Date.now()))) })
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 /** Connects and reports how: 'connected', or the error code (ENOENT, ECONNREFUSED). */
 function tryConnect (options: net.NetConnectOpts): Promise<string> {
@@ -86,20 +57,13 @@ describe('graceful shutdown', { skip: engine === null ? 'no engine' : false }, (
     assert.equal(events.status, 200)
     const logs = await openStream(dw.socketPath, 'GET', `/containers/${ticking}/logs?follow=1&stdout=1`)
     assert.equal(logs.status, 200)
-    const attach = net.connect(dw.socketPath)
-    let attachOut = ''
-    attach.setEncoding('latin1')
-    attach.on('data', (s: string) => { attachOut += s })
-    attach.on('error', () => {})
-    const attachClosed = new Promise<void>((resolve) => attach.once('close', () => resolve()))
-    attach.write(`POST /containers/${sleeping}/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`)
+    const attach = await openAttach(dw.socketPath, sleeping)
     const idle = net.connect(dw.socketPath)
     idle.on('error', () => {})
     idle.write('GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n')
     await new Promise((resolve) => idle.once('data', resolve))
     const idleClosed = new Promise<number>((resolve) => idle.once('close', () => resolve(Date.now())))
-    for (let i = 0; i < 50 && !attachOut.includes('101 UPGRADED'); i++) await new Promise((resolve) => setTimeout(resolve, 50))
-    assert.match(attachOut, /^HTTP\/1\.1 101 UPGRADED/)
+    assert.match(attach.received(), /^HTTP\/1\.1 101 UPGRADED/)
 
     process.kill(dw.pid, 'SIGTERM')
     await new Promise((resolve) => setTimeout(resolve, 200))
@@ -119,7 +83,7 @@ describe('graceful shutdown', { skip: engine === null ? 'no engine' : false }, (
     keepAlive.destroy()
     assert.equal(await logs.ended, 'cut')
     assert.match(logs.text(), /tick/)
-    await attachClosed
+    await attach.closed
     assert.deepEqual(await dw.exited, { code: 0, signal: null })
     assert.match(dw.stderr(), /SIGTERM: shutting down/)
     assert.match(dw.stderr(), /closed 3 connection\(s\) still open at the deadline/)
