@@ -300,6 +300,17 @@ test('close(grace) on TLS: idle connections close at once, an answer in flight i
   await closed(hijacked)
 })
 
+test('close(grace) on TLS returns as soon as the last connection is gone, not at the deadline', { timeout: 10_000 }, async (t) => {
+  const { listener, port } = await startTls(t)
+  const idle = await connect(port, pki.alice)
+  idle.on('error', () => {})
+  idle.write('GET /_ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  await readResponse(idle)
+  // The test's own timeout is far below the deadline: close() must not wait for it.
+  assert.equal(await listener.close(600_000), 0)
+  await closed(idle)
+})
+
 test('reload() swaps the certificate for new connections; open ones go on', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dw-tls-reload-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
