@@ -17,6 +17,7 @@ import { policyHeaders } from './inspect/policy-headers.ts'
 import { isJsonObject } from './inspect/json-value.ts'
 import { readBody } from './inspect/read-body.ts'
 import { createEngineQuery } from './forward/engine-query.ts'
+import { answerTimeout } from './forward/answer-timeout.ts'
 import { forwardRequest, type ForwardPlan } from './forward/forward.ts'
 import { relayUpgrade } from './forward/hijack.ts'
 import { rawHeader } from './forward/hop-headers.ts'
@@ -91,6 +92,8 @@ interface Admitted {
   readonly settled: ((status: number) => void) | undefined
   /** Changes to the engine to make before forwarding (tenancy: named volumes), once recorded. */
   readonly prepare: (() => Promise<void>) | undefined
+  /** Time the engine has to start its answer (ms), or null. */
+  readonly responseTimeoutMs: number | null
 }
 
 const NO_PLAN: TenantPlan = Object.freeze({})
@@ -175,7 +178,8 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
     let body: Buffer | undefined
     if (kind === 'json') body = bodyBytes ?? EMPTY
     else if (kind === 'none' && raw !== undefined) body = EMPTY
-    return { path, body, bodyKind: kind, canonicalBody: inspected.body, response: plan.response, settled: plan.settled, prepare: plan.prepare }
+    const responseTimeoutMs = answerTimeout(route.operation, inspected.query, limits.upstreamResponseTimeout)
+    return { path, body, bodyKind: kind, canonicalBody: inspected.body, response: plan.response, settled: plan.settled, prepare: plan.prepare, responseTimeoutMs }
   }
 
   function sinkFor (listener: string, auth: ListenerAuth): RequestSink {
@@ -234,6 +238,7 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
             path: admitted.path,
             framing,
             captureResponse: createsObject(operation),
+            responseTimeoutMs: admitted.responseTimeoutMs,
             ...(admitted.body === undefined ? {} : { body: { bytes: admitted.body, contentType: admitted.bodyKind === 'json' ? JSON_TYPE : null } }),
             ...(admitted.response === undefined ? {} : { response: admitted.response })
           }

@@ -199,4 +199,4 @@ export function parseConfigText (text: string, file: string): ConfigInput {
   }
 }
 
-const LIMIT_KEYS: ReadonlyArray<keyof Limits> = ['maxHeaderSize', 'headersTimeout', 'keepAliveTimeout', 'upgradeBodyLimit', 'maxBodySize', 'shutdownTimeout']
+const LIMIT_KEYS: ReadonlyArray<keyof Limits> = ['maxHeaderSize', 'headersTimeout', 'keepAliveTimeout', 'upgradeBodyLimit', 'maxBodySize', 'shutdownTimeout', 'upstreamResponseTimeout']

@@ -83,6 +83,11 @@ export interface Limits {
    * Below Docker's own 10 s stop timeout, so `docker stop` sees a clean exit rather than a SIGKILL.
    */
   shutdownTimeout: number
+  /**
+   * How long the engine may take to start its answer once a request is sent in full (504 after).
+   * Streams are not limited once they started; a stop or restart gets its own `t` on top.
+   */
+  upstreamResponseTimeout: number
 }
 
 /** The validated configuration dockward runs with. */
@@ -112,7 +117,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   keepAliveTimeout: 60_000,
   upgradeBodyLimit: 1024 * 1024,
   maxBodySize: 4 * 1024 * 1024,
-  shutdownTimeout: 8_000
+  shutdownTimeout: 8_000,
+  // Generous: prunes, commits and deletes of large objects answer only when done.
+  upstreamResponseTimeout: 600_000
 })
 
 /** The policy `dockward serve` enforces when none is named. */

@@ -30,6 +30,7 @@ export const statusByCode = {
   DW_ERR_UNSUPPORTED_TRANSFER_ENCODING: 501,
   DW_ERR_UPSTREAM_UNAVAILABLE: 502,
   DW_ERR_UPSTREAM_PROTOCOL: 502,
+  DW_ERR_UPSTREAM_TIMEOUT: 504,
   DW_ERR_AUDIT_UNAVAILABLE: 503,
   DW_ERR_HTTP_VERSION_NOT_SUPPORTED: 505
 } as const
@@ -212,6 +213,11 @@ export class UpstreamUnavailableError extends GatewayError {
 /** The engine answered in a way dockward will not relay (a 101 to a route that may not switch protocols). */
 export class UpstreamProtocolError extends GatewayError {
   constructor (message: string) { super('DW_ERR_UPSTREAM_PROTOCOL', message) }
+}
+
+/** The engine took the request and did not start its answer in time (`limits.upstreamResponseTimeout`). */
+export class UpstreamTimeoutError extends GatewayError {
+  constructor (ms: number) { super('DW_ERR_UPSTREAM_TIMEOUT', `dockward: the engine did not answer within ${Math.round(ms / 1000)} s`) }
 }
 
 /** The engine refused one of dockward's own lookups (`status`: an ambiguous id prefix is 400). */

@@ -1,5 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
-import { UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.ts'
+import { UpstreamProtocolError, UpstreamTimeoutError, UpstreamUnavailableError } from '../core/errors.ts'
 import { endToEndHeaders, withContentLength, withContentType } from './hop-headers.ts'
 import type { BodyFraming } from './request-framing.ts'
 import type { Upstream } from './upstream.ts'
@@ -120,6 +120,8 @@ export interface ForwardPlan {
    * client's body is streamed through as framed.
    */
   readonly body?: { readonly bytes: Buffer, readonly contentType: string | null }
+  /** Time the engine has to start its answer once the request is sent (ms); null: no limit. */
+  readonly responseTimeoutMs?: number | null
   /** A change to the engine's answer (multi-tenancy); absent: relayed byte for byte. */
   readonly response?: ResponseFilter
   /** Keep a copy of a response body of up to CAPTURE_LIMIT bytes for the outcome (ids of created objects). */
@@ -180,7 +182,20 @@ export function forwardRequest (
     setHost: false
   })
 
+  // The engine's answer must start in time once the request is sent in full: a hung engine is a
+  // 504, not a client waiting forever. Uploads and streams themselves are not timed.
+  let answerTimer: NodeJS.Timeout | null = null
+  const timeoutMs = plan.responseTimeoutMs ?? null
+  if (timeoutMs !== null) {
+    upReq.on('finish', () => {
+      answerTimer = setTimeout(() => upReq.destroy(new UpstreamTimeoutError(timeoutMs)), timeoutMs)
+    })
+  }
+  const stopAnswerTimer = (): void => { if (answerTimer !== null) { clearTimeout(answerTimer); answerTimer = null } }
+  upReq.on('close', stopAnswerTimer)
+
   upReq.on('response', (upRes) => {
+    stopAnswerTimer()
     const status = upRes.statusCode ?? 502
     if (plan.response !== undefined) {
       // Counted as the engine sent it, before the filter.
@@ -224,7 +239,7 @@ export function forwardRequest (
   upReq.on('error', (err) => {
     if (finished) return
     if (!res.headersSent) {
-      const e = new UpstreamUnavailableError(upstream.address.url, err)
+      const e = err instanceof UpstreamTimeoutError ? err : new UpstreamUnavailableError(upstream.address.url, err)
       sendError(res, e)
       finish({ status: e.status, end: 'upstream-error', error: err })
     } else {
