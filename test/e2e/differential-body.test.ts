@@ -1,0 +1,280 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import { readdirSync, readFileSync } from 'node:fs'
+import { canonicalJsonBody } from '../../src/inspect/inspect-request.ts'
+import { operationInputs, schemaNodes, type SchemaNode } from '../../src/inspect/body-schema.ts'
+import { parseGoJson, serializeJson } from '../../src/inspect/go-json.ts'
+import { isJsonObject, type JsonValue } from '../../src/inspect/json-value.ts'
+import { engineRequest, requireEngine, type TestEngine } from '../support/engine.ts'
+import { startDockward, type RunningDockward } from '../support/dockward.ts'
+import { uniqueName } from '../support/cli.ts'
+import type { CorpusEntry } from '../../scripts/record-cli-corpus.ts'
+
+// The differential check: every create body that real docker CLIs sent (the corpus recorded by
+// scripts/record-cli-corpus.ts) is sent to the engine as the CLI sent it, as dockward's canonical
+// body, through a running dockward, and in two disguises the canonicalizer exists for (any-case
+// keys; 'ſ' for s and the Kelvin sign for k). The engine's inspect of what each one made must be
+// the same: what dockward forwards configures exactly what the client asked for.
+
+const engine = requireEngine('differential-body')
+const CORPUS_DIR = new URL('../fixtures/cli-corpus/', import.meta.url)
+
+const corpus: { file: string, entry: CorpusEntry }[] = readdirSync(CORPUS_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((file) => ({ file, entry: JSON.parse(readFileSync(new URL(file, CORPUS_DIR), 'utf8')) as CorpusEntry }))
+
+/** Where each variant of a body goes, and how it is made from the recorded bytes. */
+type Variant = 'original' | 'canonical' | 'dockward' | 'any-case' | 'folded' | 'any-case direct' | 'folded direct'
+
+// --- disguises -------------------------------------------------------------------------------
+
+function deref (node: SchemaNode): Exclude<SchemaNode, { readonly ref: string }> {
+  while (typeof node !== 'string' && 'ref' in node) {
+    const next = schemaNodes[node.ref]
+    assert.ok(next !== undefined, `schema node ${node.ref}`)
+    node = next
+  }
+  return node
+}
+
+/** Alternating case: `HostConfig` → `hOsTcOnFiG`. */
+const anyCase = (key: string): string =>
+  [...key].map((c, i) => (i % 2 === 0 ? c.toLowerCase() : c.toUpperCase())).join('')
+
+/** Go's extra folds: every s is 'ſ' (U+017F), every k the Kelvin sign (U+212A), the rest lower case. */
+const folded = (key: string): string => key.toLowerCase().replace(/s/g, 'ſ').replace(/k/g, '\u212a')
+
+/**
+ * Rewrites every struct key (never a map key: labels, ports, sysctls and network names are data)
+ * with `rename`. The schema says which is which; a schema that called a map a struct would show
+ * here as a different engine config, so the disguise checks the schema too.
+ */
+function disguise (schema: SchemaNode, v: JsonValue, rename: (key: string) => string): JsonValue {
+  if (v === null) return null
+  const node = deref(schema)
+  if (typeof node === 'string') return v
+  if ('array' in node) return Array.isArray(v) ? v.map((item) => disguise(node.array, item, rename)) : v
+  if (!isJsonObject(v)) return v
+  const out = Object.create(null) as Record<string, JsonValue>
+  for (const [key, value] of Object.entries(v)) {
+    if ('map' in node) out[key] = disguise(node.map, value, rename)
+    else out[rename(key)] = disguise(node.struct[key] ?? 'any', value, rename)
+  }
+  return out
+}
+
+function bodyOf (operation: string, raw: string, variant: Variant): Buffer {
+  const bytes = Buffer.from(raw, 'utf8')
+  if (variant === 'original' || variant === 'dockward') return bytes
+  if (variant === 'canonical') return canonicalJsonBody(operation, bytes)
+  const schema = operationInputs[operation]?.body
+  assert.ok(schema !== undefined && typeof schema !== 'string', `${operation} takes a JSON body`)
+  const rename = variant.startsWith('any-case') ? anyCase : folded
+  return Buffer.from(serializeJson(disguise(schema, parseGoJson(bytes), rename)), 'utf8')
+}
+
+const VARIANTS: readonly Variant[] = ['original', 'canonical', 'dockward', 'any-case', 'folded', 'any-case direct', 'folded direct']
+
+/** Variants sent through dockward; the others go to the engine's own socket. */
+const viaDockward = (v: Variant): boolean => v === 'dockward' || v === 'any-case' || v === 'folded'
+
+// --- normalization -----------------------------------------------------------------------------
+
+/**
+ * What two objects made from the same request may differ in by nature, replaced by placeholders:
+ * - the object's id and its 12-character short form: the default Config.Hostname is the short id;
+ * - the container's name (its own per variant; dockward never touches it);
+ * - 64-hex names of anonymous volumes (`-v /anon`), made fresh for each container, and the
+ *   host paths under the engine's data root derived from them.
+ * Everything else in Config, HostConfig, Mounts and the requested network endpoints is compared.
+ */
+function normalize (value: unknown, id: string, name: string): unknown {
+  let text = JSON.stringify(value)
+  text = text.split(id).join('<id>').split(id.slice(0, 12)).join('<short-id>').split(name).join('<name>')
+  text = text.replace(/[0-9a-f]{64}/g, '<anonymous-volume>')
+  return JSON.parse(text)
+}
+
+/**
+ * The state a container create decides, from the engine's inspect. Not compared: Id, Name,
+ * Created, State, Path/Args (Config holds them), ResolvConfPath, HostnamePath, HostsPath, LogPath
+ * and GraphDriver (paths derived from the id), NetworkSettings other than the requested endpoints
+ * (addresses are assigned at start; a created container has none).
+ */
+function containerState (inspect: any): unknown {
+  const networks: Record<string, unknown> = {}
+  for (const [net, ep] of Object.entries((inspect.NetworkSettings?.Networks ?? {}) as Record<string, any>)) {
+    // NetworkID and EndpointID: the user network of this run, the same id for every variant.
+    networks[net] = { IPAMConfig: ep.IPAMConfig, Links: ep.Links, Aliases: ep.Aliases, DriverOpts: ep.DriverOpts, NetworkID: ep.NetworkID }
+  }
+  const mounts = [...(inspect.Mounts ?? []) as { Destination: string }[]].sort((a, b) => a.Destination.localeCompare(b.Destination))
+  return { Image: inspect.Image, Config: inspect.Config, HostConfig: inspect.HostConfig, Mounts: mounts, Networks: networks, Platform: inspect.Platform, Driver: inspect.Driver }
+}
+
+/** The state an exec create decides. Not compared: ID, Running, ExitCode, Pid (it never starts). */
+function execState (inspect: any): unknown {
+  const { ID: _id, Running: _r, ExitCode: _e, Pid: _p, ...rest } = inspect as Record<string, unknown>
+  return rest
+}
+
+/**
+ * The state a network create decides. Not compared: Name, Id, Created, Containers; and
+ * IPAM.Config when the request gave none, since the engine then takes the next free subnet from
+ * its pool (a different one for each network that exists at the time).
+ */
+function networkState (inspect: any, body: string): unknown {
+  const { Name: _n, Id: _i, Created: _c, Containers: _ct, ...rest } = inspect as Record<string, any>
+  const gaveSubnet = /"Subnet"\s*:\s*"[^"]/i.test(body)
+  return { ...rest, IPAM: gaveSubnet ? rest['IPAM'] : { ...rest['IPAM'], Config: '<assigned by the engine>' } }
+}
+
+/** The state a volume create decides. Not compared: Name, CreatedAt, and Mountpoint (the data root and the name). */
+function volumeState (inspect: any): unknown {
+  const { Name: _n, CreatedAt: _c, Mountpoint: _m, ...rest } = inspect as Record<string, unknown>
+  return rest
+}
+
+// --- requests --------------------------------------------------------------------------------
+
+interface Reply { status: number, text: string, json: any }
+
+function post (socketPath: string, path: string, body: Buffer): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, method: 'POST', path, agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': body.length } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let json: any
+        try { json = JSON.parse(text) } catch {}
+        resolve({ status: res.statusCode ?? 0, text, json })
+      })
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+async function engineJson (eng: TestEngine, path: string): Promise<any> {
+  const r = await engineRequest(eng, 'GET', path)
+  assert.equal(r.status, 200, `GET ${path}: ${r.status} ${r.body.toString()}`)
+  return r.json
+}
+
+if (engine === null || engine.socketPath === null) {
+  test('differential check of CLI bodies against the engine', { skip: 'no engine on a unix socket' }, () => {})
+} else {
+  suite(engine)
+}
+
+function suite (eng: TestEngine): void {
+  // Every run names its objects `<prefix>-…`: the corpus's `dwcorpus` is swapped for it.
+  const prefix = uniqueName('dwdiff')
+  const named = (text: string, tag = ''): string => text.split('dwcorpus').join(prefix + tag)
+  const containers: string[] = []
+  const networks: string[] = []
+  const volumes: string[] = []
+  let dw: RunningDockward
+
+  before(async () => {
+    dw = await startDockward({ upstream: eng.dockerHost, config: (socketPath) => `policy: admin\nlisten:\n  - unix://${socketPath}\n` })
+  })
+  after(async () => {
+    for (const id of containers) await engineRequest(eng, 'DELETE', `/containers/${id}?force=1&v=1`)
+    for (const id of networks) await engineRequest(eng, 'DELETE', `/networks/${id}`)
+    for (const name of volumes) await engineRequest(eng, 'DELETE', `/volumes/${name}?force=1`)
+    await dw.stop()
+  })
+
+  /** Sends one variant of a recorded body; the target and object names made unique by `tag`. */
+  async function send (entry: CorpusEntry, variant: Variant, tag: string, path = named(entry.path, tag)): Promise<Reply> {
+    const body = bodyOf(entry.operation, named(entry.body, tag), variant)
+    return await post(viaDockward(variant) ? dw.socketPath : eng.socketPath!, path, body)
+  }
+
+  const entries = (operation: string): { file: string, entry: CorpusEntry }[] => corpus.filter((c) => c.entry.operation === operation)
+
+  test('the corpus holds both CLIs\' bodies for every kind of create', () => {
+    for (const op of ['ContainerCreate', 'ContainerExec', 'NetworkCreate', 'VolumeCreate']) {
+      for (const cli of ['v28', 'v20']) assert.ok(entries(op).some((c) => c.entry.cli === cli), `${cli} ${op}`)
+    }
+    assert.ok(entries('ContainerCreate').length >= 20)
+  })
+
+  // Networks and volumes are named in the body: each variant gets its own name, and is removed
+  // before the next one is made (a network with a fixed subnet can exist only once).
+  describe('network and volume create', () => {
+    for (const { file, entry } of [...entries('NetworkCreate'), ...entries('VolumeCreate')]) {
+      test(file, async () => {
+        const isNetwork = entry.operation === 'NetworkCreate'
+        const states = new Map<Variant, unknown>()
+        for (const [i, variant] of VARIANTS.entries()) {
+          const tag = `-v${i}`
+          const r = await send(entry, variant, tag)
+          assert.equal(r.status, 201, `${variant}: ${r.status} ${r.text}`)
+          if (isNetwork) {
+            const id = (r.json as { Id: string }).Id
+            networks.push(id)
+            states.set(variant, networkState(await engineJson(eng, `/networks/${id}`), entry.body))
+            await engineRequest(eng, 'DELETE', `/networks/${id}`)
+          } else {
+            const name = (r.json as { Name: string }).Name
+            volumes.push(name)
+            states.set(variant, volumeState(await engineJson(eng, `/volumes/${name}`)))
+            await engineRequest(eng, 'DELETE', `/volumes/${name}`)
+          }
+        }
+        for (const [variant, state] of states) assert.deepEqual(state, states.get('original'), `${variant} differs from the original`)
+      })
+    }
+  })
+
+  describe('container and exec create', () => {
+    // The objects the recorded commands refer to, made once from the v28 bodies, directly.
+    before(async () => {
+      for (const { entry } of [...entries('NetworkCreate'), ...entries('VolumeCreate')].filter((c) => c.entry.cli === 'v28')) {
+        const r = await send(entry, 'original', '')
+        assert.equal(r.status, 201, `${entry.command.join(' ')}: ${r.status} ${r.text}`)
+        if (entry.operation === 'NetworkCreate') networks.push((r.json as { Id: string }).Id)
+        else volumes.push((r.json as { Name: string }).Name)
+      }
+      const run = entries('ContainerCreate').find((c) => c.entry.cli === 'v28' && c.entry.command[0] === 'run')
+      assert.ok(run !== undefined, 'the corpus has the exec target\'s run')
+      const r = await send(run.entry, 'original', '')
+      assert.equal(r.status, 201, r.text)
+      containers.push((r.json as { Id: string }).Id)
+      const started = await engineRequest(eng, 'POST', `/containers/${(r.json as { Id: string }).Id}/start`)
+      assert.equal(started.status, 204, started.body.toString())
+    })
+
+    for (const { file, entry } of entries('ContainerCreate')) {
+      test(file, async () => {
+        const states = new Map<Variant, unknown>()
+        for (const [i, variant] of VARIANTS.entries()) {
+          const name = `${prefix}-c${containers.length}-${i}`
+          const target = named(entry.path).replace(/([?&]name=)[^&]*/, `$1${name}`)
+          const r = await send(entry, variant, '', target)
+          assert.equal(r.status, 201, `${variant}: ${r.status} ${r.text}`)
+          const id = (r.json as { Id: string }).Id
+          containers.push(id)
+          states.set(variant, normalize(containerState(await engineJson(eng, `/containers/${id}/json`)), id, name))
+        }
+        for (const [variant, state] of states) assert.deepEqual(state, states.get('original'), `${variant} differs from the original`)
+      })
+    }
+
+    for (const { file, entry } of entries('ContainerExec')) {
+      test(file, async () => {
+        const states = new Map<Variant, unknown>()
+        for (const variant of VARIANTS) {
+          const r = await send(entry, variant, '')
+          assert.equal(r.status, 201, `${variant}: ${r.status} ${r.text}`)
+          states.set(variant, execState(await engineJson(eng, `/exec/${(r.json as { Id: string }).Id}/json`)))
+        }
+        for (const [variant, state] of states) assert.deepEqual(state, states.get('original'), `${variant} differs from the original`)
+      })
+    }
+  })
+}
