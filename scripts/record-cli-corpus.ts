@@ -53,6 +53,8 @@ const SESSIONS: readonly (readonly string[])[] = [
   ['network', 'create', '--driver', 'bridge', '--subnet', '172.31.213.0/24', '--gateway', '172.31.213.1', '--ip-range', '172.31.213.128/25', 'dwcorpus-net2'],
   ['volume', 'create', '--label', 'com.example.tier=cache', 'dwcorpus-vol'],
   ['volume', 'create', '--driver', 'local', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=16m', 'dwcorpus-vol2'],
+  ['network', 'create', '--ipam-driver', 'default', '--ipam-opt', 'com.example.ipam=1', '--subnet', '172.31.214.0/24',
+    '--aux-address', 'reserved=172.31.214.5', '-o', 'com.docker.network.driver.mtu=1400', '--ipv6', '--subnet', 'fd00:dead:beef::/64', 'dwcorpus-net3'],
   ['create', '--name', 'dwcorpus-plain', IMAGE, 'true'],
   ['create', '--name', 'dwcorpus-env', '-e', 'A=1', '-e', 'B=two words', '--env', 'EMPTY=', '-w', '/tmp', '-u', '1000:1000',
     '--entrypoint', '/bin/sh', '--label', 'com.example.a=1', '--label', 'b=', '--hostname', 'box', '--domainname', 'example.test',
@@ -73,7 +75,21 @@ const SESSIONS: readonly (readonly string[])[] = [
     '--log-driver', 'json-file', '--log-opt', 'max-size=1m', '--log-opt', 'max-file=2', IMAGE, 'true'],
   ['create', '--name', 'dwcorpus-static-ip', '--network', 'dwcorpus-net2', '--ip', '172.31.213.200', IMAGE, 'true'],
   ['create', '--name', 'dwcorpus-nonet', '--network', 'none', '--rm', IMAGE, 'true'],
+  ['create', '--name', 'dwcorpus-host-access', '--privileged', '--pid', 'host', '--ipc', 'host', '--uts', 'host', '--userns', 'host',
+    '--cap-add', 'NET_ADMIN', '--cap-add', 'cap_sys_ptrace', '--device', '/dev/null:/dev/xnull:rwm', '--gpus', 'all',
+    '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined', '--security-opt', 'label=disable',
+    '--network', 'host', IMAGE, 'true'],
+  ['create', '--name', 'dwcorpus-cpu', '--cpuset-cpus', '0', '--cpuset-mems', '0', '--cpu-period', '100000', '--cpu-quota', '50000',
+    '--memory', '64m', '--memory-swappiness', '10', '--oom-kill-disable', '--cgroup-parent', 'dwcorpus.slice', '--runtime', 'runc',
+    '--device-read-bps', '/dev/null:1mb', '--device-write-iops', '/dev/null:100', '--blkio-weight-device', '/dev/null:200', IMAGE, 'true'],
+  ['create', '--name', 'dwcorpus-mounts', '--mount', 'type=volume,source=dwcorpus-vol3,target=/v,volume-driver=local,volume-label=com.example.v=1,volume-opt=type=tmpfs,volume-opt=device=tmpfs',
+    '--mount', 'type=bind,source=/tmp,target=/b,bind-propagation=rslave', '--mount', 'type=tmpfs,target=/t,tmpfs-mode=1770',
+    '--volumes-from', 'dwcorpus-plain:ro', '--volume-driver', 'local', IMAGE, 'true'],
+  ['create', '--name', 'dwcorpus-legacy', '--link', 'dwcorpus-plain:db', '--no-healthcheck',
+    '-p', '127.0.0.1:18080:80/tcp', '--expose', '7000-7002', '-a', 'stdout', '--label', 'ſ=folded label key', '--label', 'KEY=upper',
+    '-e', 'PATH=/bin', IMAGE, 'true'],
   ['run', '-d', '--name', 'dwcorpus-exec', IMAGE, 'sleep', '60'],
+  ['create', '--name', 'dwcorpus-shared-ns', '--network', 'container:dwcorpus-exec', '--pid', 'container:dwcorpus-exec', '--ipc', 'container:dwcorpus-exec', IMAGE, 'true'],
   ['exec', '-d', '-e', 'X=1', '-w', '/tmp', '-u', '1000', 'dwcorpus-exec', 'true'],
   ['exec', '-d', '--env', 'Y=2', '-u', 'root', 'dwcorpus-exec', 'true'],
   ['exec', 'dwcorpus-exec', 'true'],
@@ -83,8 +99,8 @@ const SESSIONS: readonly (readonly string[])[] = [
 async function cleanUp (engine: TestEngine): Promise<void> {
   const list = await engineRequest(engine, 'GET', '/containers/json?all=1&filters=' + encodeURIComponent('{"name":["dwcorpus-"]}'))
   for (const c of (list.json ?? []) as { Id: string }[]) await engineRequest(engine, 'DELETE', `/containers/${c.Id}?force=1&v=1`)
-  for (const n of ['dwcorpus-net', 'dwcorpus-net2']) await engineRequest(engine, 'DELETE', `/networks/${n}`)
-  for (const v of ['dwcorpus-vol', 'dwcorpus-vol2']) await engineRequest(engine, 'DELETE', `/volumes/${v}?force=1`)
+  for (const n of ['dwcorpus-net', 'dwcorpus-net2', 'dwcorpus-net3']) await engineRequest(engine, 'DELETE', `/networks/${n}`)
+  for (const v of ['dwcorpus-vol', 'dwcorpus-vol2', 'dwcorpus-vol3']) await engineRequest(engine, 'DELETE', `/volumes/${v}?force=1`)
 }
 
 /** A relay that passes bytes unchanged and keeps each connection's client→engine bytes. */
