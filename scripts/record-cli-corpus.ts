@@ -8,8 +8,9 @@
  * A loopback relay (a unix socket this script owns) sits in front of the engine named by
  * DOCKWARD_TEST_DOCKER_HOST and copies every byte both ways unchanged, so the CLIs behave as they
  * do on the engine's socket; the client's bytes are also kept and read afterwards as HTTP/1.1
- * requests. Each create body of a container, exec, network or volume becomes one file holding the
- * CLI, the command, method, path and the body exactly as sent (a string, so no byte changes).
+ * requests. Each body that creates a container, exec, network or volume, updates a container or
+ * connects one to a network becomes one file holding the CLI, the command, method, path and the
+ * body exactly as sent (a string, so no byte changes).
  *
  * Every object the commands make is named `dwcorpus-…` (the test swaps that prefix for a unique
  * one) and removed at the end; the only image is the test image and the only host path is /tmp.
@@ -29,7 +30,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const IMAGE = 'dockward-test/busybox:latest'
 
 /** The operations whose bodies the differential test can compare through an inspect. */
-const RECORDED = new Set(['ContainerCreate', 'ContainerExec', 'NetworkCreate', 'VolumeCreate'])
+const RECORDED = new Set(['ContainerCreate', 'ContainerExec', 'ContainerUpdate', 'NetworkConnect', 'NetworkCreate', 'VolumeCreate'])
 
 /** One recorded request: what the corpus files hold. */
 export interface CorpusEntry {
@@ -88,6 +89,11 @@ const SESSIONS: readonly (readonly string[])[] = [
   ['create', '--name', 'dwcorpus-legacy', '--link', 'dwcorpus-plain:db', '--no-healthcheck',
     '-p', '127.0.0.1:18080:80/tcp', '--expose', '7000-7002', '-a', 'stdout', '--label', 'ſ=folded label key', '--label', 'KEY=upper',
     '-e', 'PATH=/bin', IMAGE, 'true'],
+  ['create', '--name', 'dwcorpus-updated', IMAGE, 'true'],
+  ['update', '--memory', '96m', '--memory-swap', '192m', '--memory-reservation', '48m', '--cpus', '0.25', '--cpu-shares', '256',
+    '--cpuset-cpus', '0', '--restart', 'on-failure:2', '--pids-limit', '50', '--blkio-weight', '400', 'dwcorpus-updated'],
+  ['create', '--name', 'dwcorpus-connected', '--network', 'dwcorpus-net', IMAGE, 'true'],
+  ['network', 'connect', '--alias', 'extra', '--ip', '172.31.213.201', '--driver-opt', 'com.example.opt=1', 'dwcorpus-net2', 'dwcorpus-connected'],
   ['run', '-d', '--name', 'dwcorpus-exec', IMAGE, 'sleep', '60'],
   ['create', '--name', 'dwcorpus-shared-ns', '--network', 'container:dwcorpus-exec', '--pid', 'container:dwcorpus-exec', '--ipc', 'container:dwcorpus-exec', IMAGE, 'true'],
   ['exec', '-d', '-e', 'X=1', '-w', '/tmp', '-u', '1000', 'dwcorpus-exec', 'true'],
@@ -188,7 +194,7 @@ async function record (engine: TestEngine, cli: DockerCli, relayPath: string): P
       const target = parseRequestTarget(req.target)
       const route = match(req.method, target.path)
       if (route === null || !RECORDED.has(route.operation) || req.body.length === 0) continue
-      const command = commandFor(commands, route.operation, req, entries.filter((e) => e.operation === 'ContainerExec').length)
+      const command = commandFor(commands, route.operation, req, route.params, entries.filter((e) => e.operation === 'ContainerExec').length)
       entries.push({ cli: cli.name, command, operation: route.operation, method: req.method, path: req.target, body: req.body.toString('utf8') })
     }
   }
@@ -199,7 +205,7 @@ async function record (engine: TestEngine, cli: DockerCli, relayPath: string): P
  * The command that sent a request: the one naming the same object. Execs all name one container;
  * each CLI process opens its own connections, in order, so the n-th exec request is the n-th exec.
  */
-function commandFor (commands: readonly string[][], operation: string, req: RawRequest, execsSeen: number): string[] {
+function commandFor (commands: readonly string[][], operation: string, req: RawRequest, params: Readonly<Record<string, string>>, execsSeen: number): string[] {
   if (operation === 'ContainerExec') {
     const execs = commands.filter((c) => kindOf(c) === operation)
     const found = execs[execsSeen]
@@ -207,7 +213,10 @@ function commandFor (commands: readonly string[][], operation: string, req: RawR
     return found
   }
   const query = new URLSearchParams(req.target.split('?')[1] ?? '')
-  const name = operation === 'ContainerCreate' ? query.get('name') : (JSON.parse(req.body.toString('utf8')) as { Name?: string }).Name ?? null
+  const body = JSON.parse(req.body.toString('utf8')) as { Name?: string, Container?: string }
+  const name = operation === 'ContainerCreate'
+    ? query.get('name')
+    : operation === 'ContainerUpdate' ? params['id'] ?? null : body.Container ?? body.Name ?? null
   const candidates = commands.filter((c) => name !== null && c.includes(name) && kindOf(c) === operation)
   if (candidates.length !== 1) throw new Error(`cannot tell which command sent ${req.method} ${req.target}`)
   return candidates[0]!
@@ -217,7 +226,8 @@ function kindOf (command: readonly string[]): string {
   switch (command[0]) {
     case 'create': case 'run': return 'ContainerCreate'
     case 'exec': return 'ContainerExec'
-    case 'network': return 'NetworkCreate'
+    case 'update': return 'ContainerUpdate'
+    case 'network': return command[1] === 'connect' ? 'NetworkConnect' : 'NetworkCreate'
     case 'volume': return 'VolumeCreate'
     default: return ''
   }
@@ -225,7 +235,10 @@ function kindOf (command: readonly string[]): string {
 
 /** A file name: cli, operation and the object's name, e.g. `v28-container-create-dwcorpus-env.json`. */
 function fileName (e: CorpusEntry, taken: Set<string>): string {
-  const what = e.command.find((a) => a.startsWith('dwcorpus-')) ?? 'x'
+  // The object the command is about: a container's --name, else the last object named.
+  const nameAt = e.command.indexOf('--name')
+  const what = nameAt >= 0 ? e.command[nameAt + 1] : e.command.findLast((a) => /^dwcorpus-[a-z0-9-]+$/.test(a))
+  if (what === undefined) throw new Error(`no object named in ${e.command.join(' ')}`)
   const kind = e.operation.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? '' : '-') + c.toLowerCase())
   let base = `${e.cli}-${kind}-${what}`
   for (let n = 2; taken.has(base); n++) base = `${e.cli}-${kind}-${what}-${n}`

@@ -199,15 +199,15 @@ function suite (eng: TestEngine): void {
   })
 
   /** Sends one variant of a recorded body; the target and object names made unique by `tag`. */
-  async function send (entry: CorpusEntry, variant: Variant, tag: string, path = named(entry.path, tag)): Promise<Reply> {
-    const body = bodyOf(entry.operation, named(entry.body, tag), variant)
+  async function send (entry: CorpusEntry, variant: Variant, tag: string, path = named(entry.path, tag), rename = (t: string) => named(t, tag)): Promise<Reply> {
+    const body = bodyOf(entry.operation, rename(entry.body), variant)
     return await post(viaDockward(variant) ? dw.socketPath : eng.socketPath!, path, body)
   }
 
   const entries = (operation: string): { file: string, entry: CorpusEntry }[] => corpus.filter((c) => c.entry.operation === operation)
 
-  test('the corpus holds both CLIs\' bodies for every kind of create', () => {
-    for (const op of ['ContainerCreate', 'ContainerExec', 'NetworkCreate', 'VolumeCreate']) {
+  test('the corpus holds both CLIs\' bodies for every kind of request', () => {
+    for (const op of ['ContainerCreate', 'ContainerExec', 'ContainerUpdate', 'NetworkConnect', 'NetworkCreate', 'VolumeCreate']) {
       for (const cli of ['v28', 'v20']) assert.ok(entries(op).some((c) => c.entry.cli === cli), `${cli} ${op}`)
     }
     assert.ok(entries('ContainerCreate').length >= 20)
@@ -248,7 +248,7 @@ function suite (eng: TestEngine): void {
     }
   })
 
-  describe('container and exec create', () => {
+  describe('container create, update and network connect; exec create', () => {
     // The objects the recorded commands refer to, made once from the v28 bodies, directly.
     before(async () => {
       for (const { entry } of [...entries('NetworkCreate'), ...entries('VolumeCreate')].filter((c) => c.entry.cli === 'v28')) {
@@ -272,17 +272,44 @@ function suite (eng: TestEngine): void {
       }
     })
 
+    /** Creates a container from a recorded create body under its own name; returns its id. */
+    async function createAs (entry: CorpusEntry, variant: Variant, name: string): Promise<string> {
+      const target = named(entry.path).replace(/([?&]name=)[^&]*/, `$1${name}`)
+      const r = await send(entry, variant, '', target)
+      assert.equal(r.status, 201, `${variant}: ${r.status} ${r.text}`)
+      const id = (r.json as { Id: string }).Id
+      containers.push(id)
+      return id
+    }
+
+    const inspected = async (id: string, name: string): Promise<unknown> =>
+      normalize(containerState(await engineJson(eng, `/containers/${id}/json`)), id, name, referenced)
+
     for (const { file, entry } of entries('ContainerCreate')) {
       test(file, async () => {
         const states = new Map<Variant, unknown>()
         for (const [i, variant] of VARIANTS.entries()) {
           const name = `${prefix}-c${containers.length}-${i}`
-          const target = named(entry.path).replace(/([?&]name=)[^&]*/, `$1${name}`)
-          const r = await send(entry, variant, '', target)
-          assert.equal(r.status, 201, `${variant}: ${r.status} ${r.text}`)
-          const id = (r.json as { Id: string }).Id
-          containers.push(id)
-          states.set(variant, normalize(containerState(await engineJson(eng, `/containers/${id}/json`)), id, name, referenced))
+          states.set(variant, await inspected(await createAs(entry, variant, name), name))
+        }
+        for (const [variant, state] of states) assert.deepEqual(state, states.get('original'), `${variant} differs from the original`)
+      })
+    }
+
+    // An update or a network connect changes a container the same CLI made just before: each
+    // variant gets a fresh one (made from the recorded create body, directly) to change.
+    for (const { file, entry } of [...entries('ContainerUpdate'), ...entries('NetworkConnect')]) {
+      test(file, async () => {
+        const subject = entry.operation === 'ContainerUpdate' ? 'dwcorpus-updated' : 'dwcorpus-connected'
+        const create = entries('ContainerCreate').find((c) => c.entry.cli === entry.cli && c.entry.path.endsWith(`name=${subject}`))
+        assert.ok(create !== undefined, `the corpus creates ${subject} with ${entry.cli}`)
+        const states = new Map<Variant, unknown>()
+        for (const [i, variant] of VARIANTS.entries()) {
+          const name = `${prefix}-c${containers.length}-${i}`
+          const id = await createAs(create.entry, 'original', name)
+          const r = await send(entry, variant, '', named(entry.path).split(named(subject)).join(name), (t) => named(t).split(named(subject)).join(name))
+          assert.equal(r.status, 200, `${variant}: ${r.status} ${r.text}`)
+          states.set(variant, await inspected(id, name))
         }
         for (const [variant, state] of states) assert.deepEqual(state, states.get('original'), `${variant} differs from the original`)
       })
