@@ -66,8 +66,14 @@ function inputsOf (operation: string): OperationInputs | undefined {
   return Object.hasOwn(operationInputs, operation) ? operationInputs[operation] : undefined
 }
 
-/** A named node, following refs. */
-function deref (node: SchemaNode): Exclude<SchemaNode, { readonly ref: string }> {
+/**
+ * The node a schema node stands for, following `ref`s to `schemaNodes`. Throws a plain Error for a
+ * ref to no node and for refs that never end (a broken generated schema).
+ *
+ * @example
+ * deref({ ref: 'HostConfig' }) // { struct: { Binds: { array: 'string' }, … } }
+ */
+export function deref (node: SchemaNode): Exclude<SchemaNode, { readonly ref: string }> {
   for (let hops = 0; hops < 64; hops++) {
     if (typeof node === 'string' || !('ref' in node)) return node
     const next = Object.hasOwn(schemaNodes, node.ref) ? schemaNodes[node.ref] : undefined

@@ -2,9 +2,9 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import { readdirSync, readFileSync } from 'node:fs'
-import { canonicalizeBody } from '../../src/inspect/canonical-body.ts'
+import { canonicalizeBody, deref } from '../../src/inspect/canonical-body.ts'
 import { canonicalJsonBody } from '../../src/inspect/inspect-request.ts'
-import { operationInputs, schemaNodes, type SchemaNode } from '../../src/inspect/body-schema.ts'
+import { operationInputs, type SchemaNode } from '../../src/inspect/body-schema.ts'
 import { parseGoJson, serializeJson } from '../../src/inspect/go-json.ts'
 import { isJsonObject, type JsonValue } from '../../src/inspect/json-value.ts'
 import { engineRequest, requireEngine, type TestEngine } from '../support/engine.ts'
@@ -30,15 +30,6 @@ const corpus: { file: string, entry: CorpusEntry }[] = readdirSync(CORPUS_DIR)
 type Variant = 'original' | 'canonical' | 'dockward' | 'any-case' | 'folded' | 'any-case direct' | 'folded direct'
 
 // --- disguises -------------------------------------------------------------------------------
-
-function deref (node: SchemaNode): Exclude<SchemaNode, { readonly ref: string }> {
-  while (typeof node !== 'string' && 'ref' in node) {
-    const next = schemaNodes[node.ref]
-    assert.ok(next !== undefined, `schema node ${node.ref}`)
-    node = next
-  }
-  return node
-}
 
 /** Alternating case: `HostConfig` → `hOsTcOnFiG`. */
 const anyCase = (key: string): string =>

@@ -2,8 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { BadRequestBodyError, GatewayError } from '../../src/core/errors.ts'
-import { schemaNodes, operationInputs, type SchemaNode } from '../../src/inspect/body-schema.ts'
-import { canonicalizeBody, type CanonicalBody } from '../../src/inspect/canonical-body.ts'
+import { operationInputs, type SchemaNode } from '../../src/inspect/body-schema.ts'
+import { canonicalizeBody, deref, type CanonicalBody } from '../../src/inspect/canonical-body.ts'
 import { parseGoJson, serializeJson } from '../../src/inspect/go-json.ts'
 import { cleanHostPath } from '../../src/inspect/host-path.ts'
 import { inspectRequest, type InspectedRequest } from '../../src/inspect/inspect-request.ts'
@@ -388,15 +388,6 @@ function disguise (operation: Operation, root: Node, seed: number, options: Disg
 }
 
 // --- checks ---------------------------------------------------------------------------------
-
-function deref (node: SchemaNode): Exclude<SchemaNode, { readonly ref: string }> {
-  while (typeof node !== 'string' && 'ref' in node) {
-    const next = schemaNodes[node.ref]
-    assert.ok(next !== undefined, `schema node ${node.ref}`)
-    node = next
-  }
-  return node
-}
 
 function bodyNode (operation: Operation): SchemaNode {
   const body = operationInputs[operation]?.body
