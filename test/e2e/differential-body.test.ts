@@ -12,11 +12,12 @@ import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { uniqueName } from '../support/cli.ts'
 import type { CorpusEntry } from '../../scripts/record-cli-corpus.ts'
 
-// The differential check: every create body that real docker CLIs sent (the corpus recorded by
-// scripts/record-cli-corpus.ts) is sent to the engine as the CLI sent it, as dockward's canonical
-// body, through a running dockward, and in two disguises the canonicalizer exists for (any-case
-// keys; 'ſ' for s and the Kelvin sign for k). The engine's inspect of what each one made must be
-// the same: what dockward forwards configures exactly what the client asked for.
+// The differential check: every body real docker CLIs sent (the corpus recorded by
+// scripts/record-cli-corpus.ts: container, exec, network and volume creates, container updates,
+// network connects) is sent to the engine as the CLI sent it, as dockward's canonical body,
+// through a running dockward, and in two disguises the canonicalizer exists for (any-case keys;
+// 'ſ' for s and the Kelvin sign for k). The engine's inspect of what each one made must be the
+// same: what dockward forwards configures exactly what the client asked for.
 
 const engine = requireEngine('differential-body')
 const CORPUS_DIR = new URL('../fixtures/cli-corpus/', import.meta.url)
@@ -67,6 +68,8 @@ function bodyOf (operation: string, raw: string, variant: Variant): Buffer {
   return Buffer.from(serializeJson(disguise(schema, parseGoJson(bytes), rename)), 'utf8')
 }
 
+// The disguises also go to the engine directly: that the engine reads them as the plain body is
+// the premise of canonicalizing them, checked here on this engine rather than assumed.
 const VARIANTS: readonly Variant[] = ['original', 'canonical', 'dockward', 'any-case', 'folded', 'any-case direct', 'folded direct']
 
 /** Variants sent through dockward; the others go to the engine's own socket. */
@@ -109,7 +112,11 @@ function containerState (inspect: any): unknown {
   return { Image: inspect.Image, Config: inspect.Config, HostConfig: inspect.HostConfig, Mounts: mounts, Networks: networks, Platform: inspect.Platform, Driver: inspect.Driver }
 }
 
-/** The state an exec create decides. Not compared: ID, Running, ExitCode, Pid (it never starts). */
+/**
+ * The state an exec create decides. Not compared: ID, Running, ExitCode, Pid (it never starts).
+ * The inspect shows no Env or WorkingDir; that they reach the engine is what "dockward drops no
+ * key of any recorded body" holds.
+ */
 function execState (inspect: any): unknown {
   const { ID: _id, Running: _r, ExitCode: _e, Pid: _p, ...rest } = inspect as Record<string, unknown>
   return rest
