@@ -60,6 +60,30 @@ export function createOwnerCache (max = 100_000, graceMs = 60_000): OwnerCache {
   }
 }
 
+/** What an owner is read from: the object's full id and labels. */
+interface Labelled { readonly id: string, readonly labels?: Readonly<Record<string, string>> | undefined }
+
+function ownerOf (labels: Readonly<Record<string, string>> | undefined, label: string): string | null {
+  return labels?.[label] ?? null
+}
+
+/**
+ * The owner of a container, network or image: from the cache when `ref` is a full id the cache
+ * knows, else asked (`ask`) and remembered by the full id the engine answered with; null when the
+ * engine has no such object.
+ *
+ * @example await resolveOwner(cache, 'network', id, true, 'io.dockward.tenant', () => engine.network(id)) // { id, owner: 'team-a' }
+ */
+export async function resolveOwner (cache: OwnerCache, kind: CachedKind, ref: string, fullId: boolean, label: string, ask: () => Promise<Labelled | null>): Promise<OwnedObject | null> {
+  const known = fullId ? cache.get(kind, ref) : undefined
+  if (known !== undefined) return { id: ref, owner: known }
+  const found = await ask()
+  if (found === null) return null
+  const owner = ownerOf(found.labels, label)
+  cache.set(kind, found.id, owner)
+  return { id: found.id, owner }
+}
+
 /**
  * A reference the engine refuses to resolve (400: an id prefix that matches several objects, an
  * invalid image reference) is, to a tenant, no object of its own: the request is answered "no
@@ -88,42 +112,20 @@ export function ownerLookup (lookup: EngineLookup, engine: EngineQuery, cache: O
     if (hit === undefined) { hit = ask().catch(refusedIsNone); asked.set(key, hit) }
     return hit
   }
-  const ownerOf = (labels: Readonly<Record<string, string>> | undefined): string | null => labels?.[label] ?? null
 
-  const container = (ref: string): Promise<OwnedObject | null> => once(`container ${ref}`, async () => {
-    const known = FULL_ID.test(ref) ? cache.get('container', ref) : undefined
-    if (known !== undefined) return { id: ref, owner: known }
-    const c = await lookup.container(ref)
-    if (c === null) return null
-    const owner = ownerOf(c.labels)
-    cache.set('container', c.id, owner)
-    return { id: c.id, owner }
-  })
+  /** Containers, networks and images: a full id found in the cache is not asked for; every answer is remembered. */
+  const byId = (kind: CachedKind, ref: string, isFullId: RegExp, ask: () => Promise<Labelled | null>): Promise<OwnedObject | null> =>
+    once(`${kind} ${ref}`, async () => await resolveOwner(cache, kind, ref, isFullId.test(ref), label, ask))
+  const container = (ref: string): Promise<OwnedObject | null> => byId('container', ref, FULL_ID, async () => await lookup.container(ref))
 
   return {
     container,
     volume: (name) => once(`volume ${name}`, async () => {
       const v = await lookup.volume(name)
-      return v === null ? null : { id: name, owner: ownerOf(v.labels) }
+      return v === null ? null : { id: name, owner: ownerOf(v.labels, label) }
     }),
-    network: (ref) => once(`network ${ref}`, async () => {
-      const known = FULL_ID.test(ref) ? cache.get('network', ref) : undefined
-      if (known !== undefined) return { id: ref, owner: known }
-      const n = await engine.network(ref)
-      if (n === null) return null
-      const owner = ownerOf(n.labels)
-      cache.set('network', n.id, owner)
-      return { id: n.id, owner }
-    }),
-    image: (ref) => once(`image ${ref}`, async () => {
-      const known = IMAGE_ID.test(ref) ? cache.get('image', ref) : undefined
-      if (known !== undefined) return { id: ref, owner: known }
-      const i = await engine.image(ref)
-      if (i === null) return null
-      const owner = ownerOf(i.labels)
-      cache.set('image', i.id, owner)
-      return { id: i.id, owner }
-    }),
+    network: (ref) => byId('network', ref, FULL_ID, async () => await engine.network(ref)),
+    image: (ref) => byId('image', ref, IMAGE_ID, async () => await engine.image(ref)),
     exec: (id) => once(`exec ${id}`, async () => {
       const e = await lookup.exec(id)
       if (e === null) return null

@@ -1,5 +1,6 @@
 import type { ResponseFilter } from '../forward/response-filter.ts'
 import { parseFilters } from './label-filter.ts'
+import { resolveOwner } from './owner-lookup.ts'
 import type { ResponseContext } from './tenant-responses.ts'
 import { serializeJson } from '../inspect/go-json.ts'
 
@@ -43,15 +44,8 @@ export function tenantEvents (ctx: ResponseContext, shared: readonly string[]): 
   // Owners are tri-state: a tenant, null (the object exists and nobody owns it), or undefined
   // (dockward cannot tell: the object is gone and was not seen). Unknown is never shared.
   const volumes = new Map<string, string | null>()
-  const containerOwner = async (id: string): Promise<string | null | undefined> => {
-    const known = ctx.cache.get('container', id)
-    if (known !== undefined) return known
-    const c = await ctx.engine.container(id)
-    if (c === null) return undefined
-    const owner = c.labels[ctx.label] ?? null
-    ctx.cache.set('container', c.id, owner)
-    return owner
-  }
+  const containerOwner = async (id: string): Promise<string | null | undefined> =>
+    (await resolveOwner(ctx.cache, 'container', id, true, ctx.label, async () => await ctx.engine.container(id)))?.owner
   const volumeOwner = async (name: string, action: string): Promise<string | null | undefined> => {
     if (action === 'destroy') {
       const owner = volumes.get(name)
@@ -64,15 +58,8 @@ export function tenantEvents (ctx: ResponseContext, shared: readonly string[]): 
     volumes.set(name, owner)
     return owner
   }
-  const networkOwner = async (id: string): Promise<string | null | undefined> => {
-    const known = ctx.cache.get('network', id)
-    if (known !== undefined) return known
-    const n = await ctx.engine.network(id)
-    if (n === null) return undefined
-    const owner = n.labels[ctx.label] ?? null
-    ctx.cache.set('network', n.id, owner)
-    return owner
-  }
+  const networkOwner = async (id: string): Promise<string | null | undefined> =>
+    (await resolveOwner(ctx.cache, 'network', id, true, ctx.label, async () => await ctx.engine.network(id)))?.owner
   return {
     kind: 'lines',
     keep (event) {
