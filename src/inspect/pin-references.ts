@@ -66,31 +66,17 @@ export async function pinnedCreateBody (operation: string, body: JsonValue | und
       changed ||= out[key] !== value
     } else if (key === 'Links' && Array.isArray(value)) {
       // `name:alias`; the engine resolves the name as it resolves any container reference, so a
-      // full id works as well and stays the container that was judged.
-      const pinned: JsonValue[] = []
-      for (const entry of value) {
-        if (typeof entry !== 'string') { pinned.push(entry); continue }
-        const colon = entry.indexOf(':')
-        const [name, alias] = colon === -1 ? [entry, ''] : [entry.slice(0, colon), entry.slice(colon)]
-        const id = await resolve(name.replace(/^\//, ''), lookup)
-        // Without an alias the engine names the link after the container: keep that name.
-        pinned.push(id === null ? entry : `${id}${alias === '' ? `:${name.replace(/^\//, '')}` : alias}`)
-        changed ||= pinned[pinned.length - 1] !== entry
-      }
-      out[key] = pinned
+      // full id works as well. Without an alias the engine names the link after the container:
+      // that name is kept as the alias.
+      const pinned = await pinEntries(value, lookup, (name, rest) => rest === '' ? `:${name}` : rest, true)
+      out[key] = pinned.entries
+      changed ||= pinned.changed
     } else if (key === 'VolumesFrom' && Array.isArray(value)) {
-      const pinned: JsonValue[] = []
-      for (const entry of value) {
-        if (typeof entry !== 'string') { pinned.push(entry); continue }
-        // `name[:ro|:rw]`: moby's parseVolumesFrom splits at the first colon, as the facts do.
-        const colon = entry.indexOf(':')
-        const [name, mode] = colon === -1 ? [entry, ''] : [entry.slice(0, colon), entry.slice(colon)]
-        const id = await resolve(name, lookup)
-        pinned.push(id === null ? entry : `${id}${mode}`)
-        changed ||= pinned[pinned.length - 1] !== entry
-      }
-      out[key] = pinned
-    } else {
+      // `name[:ro|:rw]`: moby's parseVolumesFrom splits at the first colon, as the facts do.
+      const pinned = await pinEntries(value, lookup, (_name, rest) => rest, false)
+      out[key] = pinned.entries
+      changed ||= pinned.changed
+        } else {
       out[key] = value
     }
   }
@@ -98,6 +84,26 @@ export async function pinnedCreateBody (operation: string, body: JsonValue | und
   const copy: Record<string, JsonValue> = Object.create(null) as Record<string, JsonValue>
   for (const key of Object.keys(body)) copy[key] = key === 'HostConfig' ? out : body[key]!
   return copy as JsonObject
+}
+
+/**
+ * `name[:rest]` entries with each name that resolves replaced by its full id; `suffix` says what
+ * follows the id, given the name and the rest (`:alias`, `:ro`, or '').
+ */
+async function pinEntries (entries: readonly JsonValue[], lookup: EngineLookup, suffix: (name: string, rest: string) => string, leadingSlash: boolean): Promise<{ entries: JsonValue[], changed: boolean }> {
+  const pinned: JsonValue[] = []
+  let changed = false
+  for (const entry of entries) {
+    if (typeof entry !== 'string') { pinned.push(entry); continue }
+    const colon = entry.indexOf(':')
+    const written = colon === -1 ? entry : entry.slice(0, colon)
+    const name = leadingSlash ? written.replace(/^\//, '') : written
+    const id = await resolve(name, lookup)
+    const out = id === null ? entry : `${id}${suffix(name, colon === -1 ? '' : entry.slice(colon))}`
+    changed ||= out !== entry
+    pinned.push(out)
+  }
+  return { entries: pinned, changed }
 }
 
 async function resolve (name: string, lookup: EngineLookup): Promise<string | null> {
