@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import http from 'node:http'
 import { engineRequest, requireEngine, type TestEngine } from '../support/engine.ts'
 import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { rawExchange, statusCodes } from '../support/raw-client.ts'
+import { sendRequest } from '../support/engine-reply.ts'
 import { DOCKER_CLIS, cliMissing, docker, uniqueName } from '../support/cli.ts'
 
 // The default policy against the real engine: every host-escape fact and every disguise is sent
@@ -12,27 +12,7 @@ import { DOCKER_CLIS, cliMissing, docker, uniqueName } from '../support/cli.ts'
 
 const engine = requireEngine('policy-enforcement')
 
-interface Reply { status: number, message: string }
-
-function send (socketPath: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const h: Record<string, string | number> = { ...headers }
-    if (body !== undefined && h['Transfer-Encoding'] === undefined) h['Content-Length'] = Buffer.byteLength(body)
-    if (body !== undefined && h['Content-Type'] === undefined) h['Content-Type'] = 'application/json'
-    const req = http.request({ socketPath, method, path, headers: h, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        let message = text
-        try { message = (JSON.parse(text) as { message?: string }).message ?? text } catch {}
-        resolve({ status: res.statusCode ?? 0, message })
-      })
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
+const send = sendRequest
 
 const DENIED = /^dockward: [a-z0-9][a-z0-9.-]*: \S/
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import http from 'node:http'
 import { engineRequest, requireEngine } from '../support/engine.ts'
+import { sendRequest } from '../support/engine-reply.ts'
 import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { docker, dockerOk, firstCli, spawnDocker, uniqueName } from '../support/cli.ts'
 
@@ -16,24 +16,10 @@ const cli = firstCli()
 const LABEL = 'io.dockward.tenant'
 const T = { timeoutMs: 60_000 }
 
-/** One request to a dockward unix socket: status and the engine-format message. */
-function send (host: string, method: string, path: string, body?: unknown): Promise<{ status: number, message: string }> {
-  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
-  const headers: Record<string, string | number> = data === undefined ? { 'Content-Length': 0 } : { 'Content-Type': 'application/json', 'Content-Length': data.length }
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: host.slice('unix://'.length), method, path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        let message = text
-        try { message = (JSON.parse(text) as { message?: string }).message ?? text } catch {}
-        resolve({ status: res.statusCode ?? 0, message })
-      })
-    })
-    req.on('error', reject)
-    req.end(data)
-  })
+/** One JSON request to a dockward unix socket (`unix://…`): status and the engine-format message. */
+async function send (host: string, method: string, path: string, body?: unknown) {
+  // No body: say so, or Node would send the POST chunked.
+  return await sendRequest(host.slice('unix://'.length), method, path, body === undefined ? undefined : JSON.stringify(body), body === undefined ? { 'Content-Length': '0' } : {})
 }
 
 if (engine === null || cli === null) {
