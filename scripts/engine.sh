@@ -5,6 +5,7 @@
 #                         DOCKWARD_TEST_DOCKER_HOST), import the test image, write DIR/env
 #   engine.sh down DIR    stop the engine if `up` started it, clean up, remove DIR
 #   engine.sh status DIR  say whether the engine recorded in DIR/env answers
+#   engine.sh restart DIR stop and start again the engine `up` started (same socket, port, data)
 #
 # Only one dockerd may run per machine (they fight over docker0 and iptables), so `up`
 # refuses to start a second one and points at the running one instead.
@@ -19,7 +20,7 @@ log () { printf 'engine.sh: %s\n' "$*" >&2; }
 die () { log "error: $*"; exit 1; }
 
 usage () {
-  echo "usage: $0 up|down|status DIR" >&2
+  echo "usage: $0 up|down|status|restart DIR" >&2
   exit 2
 }
 
@@ -241,6 +242,36 @@ teardown () {
   rm -rf --one-file-system "$dir"
 }
 
+# Start dockerd for DIR on its socket and PORT, and wait until it answers; exit 1 (with its last
+# log lines) when it does not. Used by `up` and `restart`.
+start_dockerd () {
+  local dir=$1 port=$2 sock="$1/docker.sock"
+  log "starting dockerd on unix://$sock and tcp://127.0.0.1:$port (log: $dir/dockerd.log)"
+  # setsid + closed stdio: the engine must outlive this script and not hold the caller's pipes.
+  # --tls=false: newer dockerd refuses (or delays startup by ~15 s) an unencrypted tcp
+  # listener unless TLS is explicitly disabled; 20.10 accepts the flag and only warns.
+  setsid dockerd \
+    -H "unix://$sock" -H "tcp://127.0.0.1:$port" --tls=false \
+    --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
+    >> "$dir/dockerd.log" 2>&1 < /dev/null 9>&- &
+  local pid=$!
+  echo "$pid" > "$dir/dockerd.launch-pid"
+
+  local start=$SECONDS ok=0
+  while ((SECONDS - start < PING_TIMEOUT)); do
+    if ping_engine "unix://$sock"; then ok=1; break; fi
+    is_alive "$pid" || break
+    sleep 0.2
+  done
+  if ((!ok)); then
+    if is_alive "$pid"; then log "dockerd did not answer /_ping within ${PING_TIMEOUT}s"; else log 'dockerd exited during startup'; fi
+    log "last lines of $dir/dockerd.log:"
+    tail -n 30 "$dir/dockerd.log" >&2 || true
+    exit 1
+  fi
+  log "dockerd $pid answers after $((SECONDS - start))s"
+}
+
 cmd_up () {
   local dir=$1
   mkdir -p "$dir"
@@ -285,32 +316,9 @@ cmd_up () {
   # From here on a failure must not leave a half-started engine behind.
   trap 'rc=$?; if ((rc)); then log "up failed; cleaning up"; teardown "'"$dir"'" || true; fi' EXIT
   trap 'exit 1' INT TERM
-  log "starting dockerd on unix://$sock and tcp://127.0.0.1:$port (log: $dir/dockerd.log)"
-  # setsid + closed stdio: the engine must outlive this script and not hold the caller's pipes.
-  # --tls=false: newer dockerd refuses (or delays startup by ~15 s) an unencrypted tcp
-  # listener unless TLS is explicitly disabled; 20.10 accepts the flag and only warns.
-  setsid dockerd \
-    -H "unix://$sock" -H "tcp://127.0.0.1:$port" --tls=false \
-    --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
-    > "$dir/dockerd.log" 2>&1 < /dev/null 9>&- &
-  local pid=$!
-  echo "$pid" > "$dir/dockerd.launch-pid"
-
-  local start=$SECONDS ok=0
-  while ((SECONDS - start < PING_TIMEOUT)); do
-    if ping_engine "unix://$sock"; then ok=1; break; fi
-    is_alive "$pid" || break
-    sleep 0.2
-  done
-  if ((!ok)); then
-    if is_alive "$pid"; then log "dockerd did not answer /_ping within ${PING_TIMEOUT}s"; else log 'dockerd exited during startup'; fi
-    log "last lines of $dir/dockerd.log:"
-    tail -n 30 "$dir/dockerd.log" >&2 || true
-    exit 1
-  fi
+  start_dockerd "$dir" "$port"
   flock -u 9
   exec 9>&-
-  log "dockerd $pid answers after $((SECONDS - start))s"
 
   import_image "unix://$sock" "$dir"
   trap - EXIT INT TERM
@@ -348,6 +356,27 @@ cmd_down () {
   log "engine under $dir stopped and removed"
 }
 
+# Stop the engine started for DIR and start it again on the same socket, port and data root
+# (images stay; containers stop, as in any engine restart). Only an engine started here.
+cmd_restart () {
+  local dir=$1 pid="" f port
+  [[ $(env_value DOCKWARD_TEST_ENGINE_STARTED "$dir/env") == 1 ]] || die "restart: the engine in $dir was not started by this script; refusing to restart it"
+  for f in "$dir/docker.pid" "$dir/dockerd.launch-pid"; do
+    if [[ -f $f ]] && is_our_dockerd "$(cat "$f")" "$dir"; then pid=$(cat "$f"); break; fi
+  done
+  [[ -n $pid ]] || die "restart: no dockerd of $dir is running"
+  port=$(env_value DOCKWARD_TEST_ENGINE_TCP "$dir/env")
+  port=${port##*:}
+  log "restarting dockerd $pid"
+  kill -TERM "$pid" 2> /dev/null || true
+  if ! wait_gone "$STOP_TIMEOUT" "$pid"; then
+    log "dockerd $pid ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL"
+    kill -KILL "$pid" 2> /dev/null || true
+    wait_gone 5 "$pid" || die "dockerd $pid still alive"
+  fi
+  start_dockerd "$dir" "$port"
+}
+
 cmd_status () {
   local dir=$1 host
   host=$(env_value DOCKWARD_TEST_DOCKER_HOST "$dir/env")
@@ -366,5 +395,6 @@ case $1 in
   up) cmd_up "$DIR" ;;
   down) cmd_down "$DIR" ;;
   status) cmd_status "$DIR" ;;
+  restart) cmd_restart "$DIR" ;;
   *) usage ;;
 esac

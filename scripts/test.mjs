@@ -22,7 +22,9 @@ function findTests (dir) {
   return out.sort()
 }
 
-let files = findTests(join(root, 'test'))
+// test/exclusive/: suites that disturb the engine itself (restart it), run after all others.
+let files = findTests(join(root, 'test')).filter((f) => !f.startsWith('test/exclusive/'))
+const exclusive = onlyUnit ? [] : findTests(join(root, 'test', 'exclusive'))
 if (onlyUnit) files = files.filter((f) => !f.startsWith('test/e2e/'))
 if (files.length === 0) {
   console.error('no test files found under test/')
@@ -60,8 +62,14 @@ process.on('SIGTERM', () => { stopEngine(); process.exit(143) })
 
 // One file at a time: the engine suites share one engine and move gigabytes; in parallel on two
 // cores they would only measure each other.
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { cwd: root, env, stdio: 'inherit' })
-child.on('exit', (code, signal) => {
-  stopEngine()
-  process.exit(code ?? (signal ? 1 : 0))
+const run = (list) => new Promise((resolve) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...list], { cwd: root, env, stdio: 'inherit' })
+  child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
 })
+// The exclusive suites may restart the engine: only one this runner started (they skip loudly
+// otherwise), and only once nothing else uses it.
+if (engineDir !== null) env.DOCKWARD_TEST_ENGINE_DIR = engineDir
+const main = await run(files)
+const last = exclusive.length === 0 ? 0 : await run(exclusive)
+stopEngine()
+process.exit(main !== 0 ? main : last)
