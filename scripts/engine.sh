@@ -198,6 +198,16 @@ write_env () {
   printf '%s\n' "$@"
 }
 
+# SIGTERM to dockerd PID, SIGKILL when it has not gone after STOP_TIMEOUT; false if it stays.
+stop_dockerd () {
+  local pid=$1
+  kill -TERM "$pid" 2> /dev/null || true
+  wait_gone "$STOP_TIMEOUT" "$pid" && return 0
+  log "dockerd $pid ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL"
+  kill -KILL "$pid" 2> /dev/null || true
+  wait_gone 5 "$pid"
+}
+
 # Stop the dockerd started for DIR and everything it spawned. Safe to call repeatedly.
 teardown () {
   local dir=$1 pid="" docker host="unix://$1/docker.sock" m f
@@ -215,12 +225,7 @@ teardown () {
   mapfile -t procs < <(engine_pids "$pid" "$dir")
   if [[ -n $pid ]]; then
     log "stopping dockerd $pid (engine processes: ${procs[*]})"
-    kill -TERM "$pid" 2> /dev/null || true
-    if ! wait_gone "$STOP_TIMEOUT" "$pid"; then
-      log "dockerd $pid ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2> /dev/null || true
-      wait_gone 5 "$pid" || log "warning: dockerd $pid still alive"
-    fi
+    stop_dockerd "$pid" || log "warning: dockerd $pid still alive"
   elif ((${#procs[@]})); then
     log "dockerd is gone but left engine processes behind: ${procs[*]}"
   fi
@@ -368,12 +373,7 @@ cmd_restart () {
   port=$(env_value DOCKWARD_TEST_ENGINE_TCP "$dir/env")
   port=${port##*:}
   log "restarting dockerd $pid"
-  kill -TERM "$pid" 2> /dev/null || true
-  if ! wait_gone "$STOP_TIMEOUT" "$pid"; then
-    log "dockerd $pid ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL"
-    kill -KILL "$pid" 2> /dev/null || true
-    wait_gone 5 "$pid" || die "dockerd $pid still alive"
-  fi
+  stop_dockerd "$pid" || die "dockerd $pid still alive"
   start_dockerd "$dir" "$port"
 }
 

@@ -5,7 +5,6 @@
 // closes the affected streams as interrupted, /readyz says so, and it recovers by itself.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import http from 'node:http'
 import net from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,6 +14,7 @@ import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { removeContainer, runContainer, uniqueName } from '../support/cli.ts'
 import { fdCount, settledCount } from '../support/proc.ts'
 import { openAttach, openStream } from '../support/open-stream.ts'
+import { getText } from '../support/engine-reply.ts'
 
 const engine = requireEngine('engine-faults')
 
@@ -55,16 +55,7 @@ function relay (path: string, target: string): Relay {
   }
 }
 
-function get (socketPath: string, path: string): Promise<{ status: number, body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get({ socketPath, path, agent: false }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (s: string) => { body += s })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-    }).on('error', reject)
-  })
-}
+const get = getText
 
 describe('engine faults behind a relay', { skip: engine === null || engine.socketPath === null ? 'no engine on a unix socket' : false }, () => {
   const eng = engine as TestEngine

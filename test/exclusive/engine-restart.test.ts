@@ -6,7 +6,6 @@
 // test/exclusive/) and only on an engine the test runner started itself.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import http from 'node:http'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { requireEngine, type TestEngine } from '../support/engine.ts'
@@ -14,6 +13,7 @@ import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { removeContainer, runContainer, uniqueName } from '../support/cli.ts'
 import { fdCount, settledCount } from '../support/proc.ts'
 import { openAttach, openStream } from '../support/open-stream.ts'
+import { getText } from '../support/engine-reply.ts'
 
 const engine = requireEngine('engine-restart')
 const engineDir = process.env['DOCKWARD_TEST_ENGINE_DIR'] ?? ''
@@ -26,16 +26,7 @@ if (engine !== null && !ownEngine) {
   console.log('SKIPPED: engine-restart needs an engine the test runner started itself (scripts/test.mjs); this one is shared, so it is not restarted')
 }
 
-function get (socketPath: string, path: string): Promise<{ status: number, body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get({ socketPath, path, agent: false }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (s: string) => { body += s })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-    }).on('error', reject)
-  })
-}
+const get = getText
 
 /** `engine.sh restart DIR`, resolved with its exit code. */
 function restartEngine (): Promise<number> {

@@ -29,3 +29,19 @@ export function sendRequest (socketPath: string, method: string, path: string, b
     req.end(body)
   })
 }
+
+/**
+ * `GET path` on a unix socket, fresh connection: the status and the body as text.
+ *
+ * @example await getText(dw.socketPath, '/_ping') // { status: 200, body: 'OK' }
+ */
+export function getText (socketPath: string, path: string): Promise<{ status: number, body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get({ socketPath, path, agent: false }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (s: string) => { body += s })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    }).on('error', reject)
+  })
+}
