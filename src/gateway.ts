@@ -135,13 +135,14 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
     // Tenancy before the policy: an object of another tenant is "no such …" whatever the rules say.
     let plan = NO_PLAN
     const scope = tenancy === null ? null : scopeOf(identity, tenancy)
-    if (tenancy !== null && scope !== null && scope.kind === 'tenant') {
+    if (tenancy !== null && scope?.kind === 'tenant') {
       plan = await planTenantRequest(
         { operation: route.operation, params: route.params, query: inspected.query, body: inspected.body, facts: inspected.facts },
         { tenant: scope.tenant, label: tenancy.label, engine, cache: ownerCache, owners: ownerLookup(lookup, engine, ownerCache, tenancy.label), sharedEvents: tenancy.sharedEvents, builds: tenancy.builds }
       )
     }
     if (tenancy !== null && route.operation === 'ContainerInspect' && inSet(identity, tenancy.redactEnv)) plan = { ...plan, response: redactedEnv() }
+    let headers: Record<string, string> | undefined
     const input: PolicyInput = {
       identity,
       operation: route.operation,
@@ -153,7 +154,8 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
       body: inspected.body,
       facts: inspected.facts,
       listener,
-      headers: policyHeaders(req.rawHeaders)
+      // Only OPA reads the headers: built on first read, not on every request.
+      get headers () { return (headers ??= policyHeaders(req.rawHeaders)) }
     }
     const decision = policy.current().decide(input)
     trace.decided(decision, inspected.facts, inspected.query)

@@ -230,8 +230,8 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
       for (const t of r.facts.tags ?? []) await writableName(t, false)
       const body = asObject(r.body, 'body')
       refuseOwnerLabel(field(body, 'Labels'), label, 'Labels')
-      let query = withQuery('container', [containerId])
-      query = Object.assign(query, { changes: withOwnerChange(r.query['changes'], label, tenant) })
+      const query = withQuery('container', [containerId])
+      query['changes'] = withOwnerChange(r.query['changes'], label, tenant)
       return { query, body: withField(body, 'Labels', withOwner(field(body, 'Labels'), label, tenant)) }
     }
     case 'ImageCreate': {
