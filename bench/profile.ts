@@ -17,6 +17,8 @@ const USAGE = `Usage: node --import tsx bench/profile.ts [options]
   --connections N    wrk keep-alive connections (default 32)
   --interval US      V8 sampling interval in microseconds (default 250)
   --top N            How many functions to list (default 25)
+  --audit DEST       dockward's --audit-destination (default none, as the bench's main rows; a file
+                     path or stdout shows what the audit log adds)
   --out DIR          Where to put the .cpuprofile and the summary JSON (default bench/results)
 `
 
@@ -32,6 +34,7 @@ async function main (): Promise<void> {
         connections: { type: 'string' },
         interval: { type: 'string' },
         top: { type: 'string' },
+        audit: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
@@ -55,6 +58,7 @@ async function main (): Promise<void> {
     const dw = await startDockward({
       upstream: be.engine.dockerHost,
       tcp: true,
+      extraArgs: ['--audit-destination', v.audit ?? 'none'],
       nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir.path}`, `--cpu-prof-interval=${interval}`]
     })
     let loaded: WrkResult
