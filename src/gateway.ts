@@ -108,10 +108,6 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
   // Owners by full id, for every request and event stream (ids and labels never change).
   const ownerCache = createOwnerCache()
 
-  // Responses still being written on each connection. Node hands a socket over on 'upgrade' even
-  // while earlier pipelined responses are in flight; the upgrade waits for them.
-  const inFlight = new WeakMap<Duplex, { count: number, idle: (() => void) | null }>()
-
   /**
    * Inspect and decide: reads a body the decision depends on (capped), canonicalizes query and
    * body, extracts facts, asks the policy. Throws a GatewayError for anything that must not reach
@@ -203,17 +199,6 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
     }
 
     function request (req: IncomingMessage, res: ServerResponse): void {
-      const track = inFlight.get(req.socket) ?? { count: 0, idle: null }
-      track.count++
-      inFlight.set(req.socket, track)
-      res.once('close', () => {
-        if (--track.count === 0 && track.idle !== null) {
-          const idle = track.idle
-          track.idle = null
-          idle()
-        }
-      })
-
       res.sendDate = false
       const trace = observer.start(req, listener)
       caller(req, trace).then((identity) => {
@@ -264,22 +249,9 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
       })
     }
 
+    /** The listener has paused the socket and waited for earlier pipelined answers (listeners.ts). */
     function upgrade (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp): void {
       const trace = observer.start(req, listener)
-      // A keep-alive timer armed after an earlier response must not fire on a hijacked stream.
-      ;(socket as Socket).setTimeout?.(0)
-      socket.on('error', () => socket.destroy())
-      // Nothing may be read off the socket before the request is admitted and relayed.
-      socket.pause()
-      const track = inFlight.get(socket)
-      if (track !== undefined && track.count > 0) {
-        track.idle = () => upgradeWhenIdle(req, socket, head, resumeHttp, trace)
-        return
-      }
-      upgradeWhenIdle(req, socket, head, resumeHttp, trace)
-    }
-
-    function upgradeWhenIdle (req: IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp, trace: RequestTrace): void {
       const legacy = legacyHijack.has(socket)
       legacyHijack.delete(socket)
       let release: (() => void) | null = null

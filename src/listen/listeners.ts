@@ -15,7 +15,11 @@ import { loadSecureContextOptions, type TlsSettings } from './tls-settings.ts'
 /** What the listeners hand every connection's requests to. */
 export interface RequestSink {
   request: (req: http.IncomingMessage, res: http.ServerResponse) => void
-  /** `resumeHttp` gives the socket back to the HTTP parser when the exchange did not switch protocols. */
+  /**
+   * Called once earlier pipelined answers on the connection are written, with the socket paused
+   * (resume it to read) and its timeout off. `resumeHttp` gives the socket back to the HTTP parser
+   * when the exchange did not switch protocols.
+   */
   upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer, resumeHttp: ResumeHttp) => void
   /**
    * Looks at the first bytes of a new connection before the HTTP parser does, and may rewrite them
@@ -73,7 +77,6 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
   const guard = browserGuard(address)
   // Set by close(): answers still go out, but each connection closes after its last one.
   let draining = false
-  const responding = new Set<http.ServerResponse>()
   const closeAfter = (res: http.ServerResponse): void => {
     if (!res.headersSent) res.shouldKeepAlive = false
     // An answer whose head went out before the drain began said keep-alive; its connection is
@@ -81,11 +84,8 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     res.once('finish', () => setImmediate(() => httpServer.closeIdleConnections()))
   }
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    ;(req.socket as AnsweringSocket)[kAnswering] = res
     if (draining) closeAfter(res)
-    else {
-      responding.add(res)
-      res.once('close', () => responding.delete(res))
-    }
     const refused = guard?.(req) ?? null
     if (refused === null) sink.request(req, res)
     else {
@@ -109,13 +109,24 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     socket.resume()
   }
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refused = guard?.(req) ?? null
-    if (refused === null) sink.upgrade(req, socket, head, resume)
-    else {
-      sink.refused?.(req, refused)
-      socket.on('error', () => socket.destroy())
-      sendErrorOnSocket(socket, refused)
+    // A keep-alive timer armed after an earlier answer must not fire on a hijacked stream, and
+    // nothing may be read off the socket before the request is admitted and relayed.
+    ;(socket as net.Socket).setTimeout?.(0)
+    socket.on('error', () => socket.destroy())
+    socket.pause()
+    const handOver = (): void => {
+      const refused = guard?.(req) ?? null
+      if (refused === null) sink.upgrade(req, socket, head, resume)
+      else {
+        sink.refused?.(req, refused)
+        sendErrorOnSocket(socket, refused)
+      }
     }
+    // Node hands a socket over on 'upgrade' even while earlier pipelined answers are still being
+    // written. Answers go out in order, so waiting for the latest waits for all of them.
+    const earlier = (socket as AnsweringSocket)[kAnswering]
+    if (earlier !== undefined && !earlier.writableFinished && !earlier.destroyed) earlier.once('close', handOver)
+    else handOver()
   })
 
   // Every accepted connection, ordinary or hijacked, so that close() can end them: net.Server.close()
@@ -187,7 +198,10 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
       // New clients of a unix listener find no socket rather than one nobody accepts on.
       if (address.kind === 'unix') fs.rmSync(address.path, { force: true })
       for (const socket of fresh) socket.destroy()
-      for (const res of responding) closeAfter(res)
+      for (const socket of sockets) {
+        const res = (socket as AnsweringSocket)[kAnswering]
+        if (res !== undefined && !res.writableFinished) closeAfter(res)
+      }
       // Node's server knows which of its connections sit between requests (hijacked ones have
       // left its list); those close now, the busy ones after their answer (see 'request').
       httpServer.closeIdleConnections()
@@ -212,6 +226,14 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
     }
   }
 }
+
+/**
+ * The answer a connection is writing or will write next (its latest request's), kept on the socket
+ * itself: the drain and a pipelined upgrade need it. A per-request entry in a listener-wide Set
+ * cost more (in young-generation garbage collection) than the rest of the listener's work.
+ */
+const kAnswering = Symbol('dockward.answering')
+interface AnsweringSocket extends Duplex { [kAnswering]?: http.ServerResponse }
 
 function endEarly (this: Duplex): void { this.destroy() }
 

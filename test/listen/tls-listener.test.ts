@@ -43,6 +43,7 @@ function identitySink (prefaces: string[] = []): RequestSink {
       // The client is done writing; its output must still reach it (docker exec -i).
       socket.on('end', () => setTimeout(() => socket.end(`echo:${input}`), 50))
       socket.on('error', () => socket.destroy())
+      socket.resume()
     },
     preface: (_socket, first, proceed) => {
       prefaces.push(first.toString('latin1'))
@@ -420,6 +421,7 @@ function fakeEngineSink (): RequestSink {
         socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n')
         const input: Buffer[] = [head]
         socket.on('data', (c: Buffer) => input.push(c))
+        socket.resume()
         socket.on('end', () => {
           // The request body (exec start's JSON) comes first in the stream; stdin follows it.
           const stdin = Buffer.concat(input).subarray(Number(req.headers['content-length'] ?? 0))
