@@ -1,5 +1,7 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http'
-import { UpstreamProtocolError, UpstreamTimeoutError, UpstreamUnavailableError } from '../core/errors.ts'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import { GatewayError, UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.ts'
+import type { EngineExchange, EngineRequest } from './engine-pool.ts'
 import { endToEndHeaders, withContentLength, withContentType } from './hop-headers.ts'
 import type { BodyFraming } from './request-framing.ts'
 import type { Upstream } from './upstream.ts'
@@ -7,49 +9,45 @@ import { relayFiltered, type ResponseFilter } from './response-filter.ts'
 import { sendError } from '../core/error-response.ts'
 
 /**
- * Collects the body chunks that arrive during one event-loop turn and writes them as one chunk
- * when the turn ends (setImmediate runs after the poll phase that delivered them). The response
- * head and the final chunk go out in the same write when they fall in the same turn.
+ * Collects the body pieces that arrive during one event-loop turn and writes them as one chunk
+ * when the turn ends (setImmediate runs after the poll phase that delivered them). The answer's
+ * end is written at once, with whatever is pending, so a short answer costs one write.
  */
 class TurnBuffer {
   readonly #res: ServerResponse
-  readonly #src: IncomingMessage
+  readonly #src: EngineExchange
   #pending: Buffer[] = []
   #bytes = 0
   #scheduled = false
   #ended = false
   #lastBytesRead = 0
 
-  constructor (res: ServerResponse, src: IncomingMessage) {
+  constructor (res: ServerResponse, src: EngineExchange) {
     this.#res = res
     this.#src = src
-    // Pooled connections carry earlier responses' bytes in their count.
-    this.#lastBytesRead = src.socket?.bytesRead ?? 0
+    // Pooled connections carry earlier answers' bytes in their count.
+    this.#lastBytesRead = src.socket.bytesRead
   }
 
-  push (chunk: Buffer): void {
+  /** Returns false past the high-water mark: the engine is not read until this turn's bytes are out. */
+  push (chunk: Buffer): boolean {
     this.#pending.push(chunk)
     this.#bytes += chunk.length
-    // Past a high-water mark, stop reading until this turn's bytes are out.
-    if (this.#bytes >= 1024 * 1024) this.#src.pause()
-    this.#schedule()
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(() => { this.#scheduled = false; this.#flush() })
+    }
+    return this.#bytes < 1024 * 1024
   }
 
   end (): void {
     this.#ended = true
-    this.#schedule()
-  }
-
-  #schedule (): void {
-    if (this.#scheduled) return
-    this.#scheduled = true
-    setImmediate(() => this.#flush())
+    this.#flush()
   }
 
   #flush (): void {
-    this.#scheduled = false
     const res = this.#res
-    if (res.destroyed) return
+    if (res.destroyed || res.writableEnded) return
     const pending = this.#pending
     let ok = true
     if (pending.length > 0) {
@@ -65,9 +63,10 @@ class TurnBuffer {
     }
     if (this.#ended) return
     if (!ok) {
-      this.#src.pause()
+      this.#src.socket.pause()
+      res.once('drain', () => this.#src.resume())
     } else {
-      if (this.#src.isPaused()) this.#src.resume()
+      this.#src.resume()
       this.#pace()
     }
   }
@@ -78,21 +77,21 @@ class TurnBuffer {
   // threshold and is never held back; a slow one waits at most PACE_MS.
   #pace (): void {
     const socket = this.#src.socket
-    if (socket === null || socket.isPaused()) return
+    if (socket.isPaused()) return
     // Less than one full read (libuv reads 64 KiB at a time) since the last turn: the socket ran dry.
     const read = socket.bytesRead - this.#lastBytesRead
     this.#lastBytesRead = socket.bytesRead
     if (read >= PACE_BELOW_BYTES) return
     socket.pause()
-    setTimeout(resumeSocket, PACE_MS, socket).unref()
+    setTimeout(resumeExchange, PACE_MS, this.#src).unref()
   }
 }
 
 const PACE_BELOW_BYTES = 60 * 1024
 const PACE_MS = 1
 
-function resumeSocket (socket: import('node:net').Socket): void {
-  if (!socket.destroyed) socket.resume()
+function resumeExchange (exchange: EngineExchange): void {
+  exchange.resume()
 }
 
 /** What happened to one forwarded exchange, for audit and metrics. */
@@ -131,7 +130,7 @@ export interface ForwardPlan {
 const CAPTURE_LIMIT = 64 * 1024
 
 /**
- * Relays one ordinary (non-upgrade) request to the engine and its response back, streaming both
+ * Relays one ordinary (non-upgrade) request to the engine and its answer back, streaming both
  * bodies with backpressure and without timeouts: logs -f, events and stats may be quiet for hours.
  */
 export function forwardRequest (
@@ -148,121 +147,112 @@ export function forwardRequest (
     return
   }
   let headers = endToEndHeaders(req.rawHeaders)
-  const body = plan.body
-  if (body !== undefined) {
-    headers = withContentLength(headers, body.bytes.length)
-    if (body.contentType !== null) headers = withContentType(headers, body.contentType)
+  let body: EngineRequest['body'] = null
+  if (plan.body !== undefined) {
+    headers = withContentLength(headers, plan.body.bytes.length)
+    if (plan.body.contentType !== null) headers = withContentType(headers, plan.body.contentType)
+    body = plan.body.bytes
   } else if (plan.framing === 'chunked') {
-    // The hop-by-hop Transfer-Encoding was dropped; say again that the body is chunked, or Node
-    // would send a GET or DELETE body unframed.
+    // The hop-by-hop Transfer-Encoding was dropped; the body goes on chunk-encoded, said again.
     headers.push('Transfer-Encoding', 'chunked')
+    body = { source: req, chunked: true }
+  } else if (plan.framing === 'length') {
+    body = { source: req, chunked: false }
   } else if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers['content-length'] === undefined) {
-    // Without a length Node sends a POST chunked, and the engine reads a chunked body as present
-    // (a bodiless `POST /start` gets "starting container with non-empty request body").
+    // The engine reads a bodiless POST without a length as chunked and present (`POST /start`
+    // gets "starting container with non-empty request body").
     headers.push('Content-Length', '0')
   }
 
   let finished = false
-  let bytesIn = body?.bytes.length ?? 0
+  let status = 0
   let bytesOut = 0
   let captured: Buffer[] | null = plan.captureResponse === true ? [] : null
   const finish = (outcome: Pick<ForwardOutcome, 'status' | 'end' | 'error'>): void => {
     if (finished) return
     finished = true
-    done({ ...outcome, bytesIn, bytesOut, ...(captured === null || captured.length === 0 ? {} : { body: Buffer.concat(captured) }) })
+    done({ ...outcome, bytesIn: exchange.bytesSent, bytesOut, ...(captured === null || captured.length === 0 ? {} : { body: Buffer.concat(captured) }) })
   }
+  let relay: TurnBuffer | null = null
+  let filtered: AnswerBody | null = null
 
-  const upReq = http.request({
-    ...upstream.connect,
-    agent: upstream.agent,
-    method: req.method,
+  const exchange: EngineExchange = upstream.pool.request({
+    method: req.method!,
     path: plan.path,
     headers,
-    // The client's Host goes as sent; Node would otherwise add its own.
-    setHost: false
-  })
-
-  // The engine's answer must start in time once the request is sent in full: a hung engine is a
-  // 504, not a client waiting forever. Uploads and streams themselves are not timed.
-  let answerTimer: NodeJS.Timeout | null = null
-  const timeoutMs = plan.responseTimeoutMs ?? null
-  if (timeoutMs !== null) {
-    upReq.on('finish', () => {
-      answerTimer = setTimeout(() => upReq.destroy(new UpstreamTimeoutError(timeoutMs)), timeoutMs)
-    })
-  }
-  const stopAnswerTimer = (): void => { if (answerTimer !== null) { clearTimeout(answerTimer); answerTimer = null } }
-  upReq.on('close', stopAnswerTimer)
-
-  upReq.on('response', (upRes) => {
-    stopAnswerTimer()
-    const status = upRes.statusCode ?? 502
-    if (plan.response !== undefined) {
-      // Counted as the engine sent it, before the filter.
-      upRes.on('data', (chunk: Buffer) => { bytesOut += chunk.length })
-      relayFiltered(upReq, upRes, res, plan.response, finish)
-      return
-    }
-    try {
-      res.writeHead(status, upRes.statusMessage, endToEndHeaders(upRes.rawHeaders))
-    } catch (err) {
-      // A status line or header Node will not write: the engine's answer cannot be relayed as is.
-      upReq.destroy()
-      const e = new UpstreamProtocolError(`dockward cannot relay the engine's response (${(err as NodeJS.ErrnoException).code ?? 'invalid'})`)
-      sendError(res, e)
-      finish({ status: e.status, end: 'upstream-error', error: e })
-      return
-    }
-    // A streaming response (no Content-Length: events, logs, wait, pull) must reach the client
-    // before its first body byte: `docker run` waits for the headers of POST /wait before it starts
-    // the container, and Node holds headers back until the first write.
-    if (upRes.headers['content-length'] === undefined) res.flushHeaders()
-    // A hand-written relay rather than pipe(): the frames of one loop turn are joined into one
-    // chunk (the engine writes a log line or a progress message per HTTP chunk, and writing each
-    // on its own costs more than the copy), with the same backpressure as pipe().
-    const relay = new TurnBuffer(res, upRes)
-    upRes.on('data', (chunk: Buffer) => {
-      bytesOut += chunk.length
-      if (captured !== null && bytesOut <= CAPTURE_LIMIT) captured.push(chunk)
+    body,
+    answerTimeoutMs: plan.responseTimeoutMs ?? null
+  }, {
+    onHead: (head) => {
+      status = head.status
+      if (plan.response !== undefined) {
+        filtered = new AnswerBody(exchange)
+        relayFiltered({ ...head, body: filtered, abort: () => exchange.abort() }, res, plan.response, finish)
+        return
+      }
+      try {
+        res.writeHead(head.status, head.statusMessage, endToEndHeaders(head.rawHeaders))
+      } catch (err) {
+        // A status line or header Node will not write: the engine's answer cannot be relayed as is.
+        exchange.abort()
+        const e = new UpstreamProtocolError(`dockward cannot relay the engine's response (${(err as NodeJS.ErrnoException).code ?? 'invalid'})`)
+        sendError(res, e)
+        finish({ status: e.status, end: 'upstream-error', error: e })
+        return
+      }
+      // A streaming answer (events, logs, wait, pull) must reach the client before its first
+      // body byte: `docker run` waits for the headers of POST /wait before it starts the
+      // container, and Node holds headers back until the first write.
+      if (head.framing.kind === 'chunked' || head.framing.kind === 'close') res.flushHeaders()
+      relay = new TurnBuffer(res, exchange)
+    },
+    onBody: (piece) => {
+      bytesOut += piece.length
+      if (filtered !== null) return filtered.push(piece)
+      if (relay === null) return true
+      if (captured !== null && bytesOut <= CAPTURE_LIMIT) captured.push(piece)
       else captured = null
-      relay.push(chunk)
-    })
-    res.on('drain', () => upRes.resume())
-    upRes.on('end', () => relay.end())
-    upRes.on('error', (err) => {
-      res.destroy(err)
-      finish({ status, end: 'upstream-error', error: err })
-    })
-    res.on('finish', () => finish({ status, end: 'complete' }))
-  })
-
-  upReq.on('error', (err) => {
-    if (finished) return
-    if (!res.headersSent) {
-      const e = err instanceof UpstreamTimeoutError ? err : new UpstreamUnavailableError(upstream.address.url, err)
-      sendError(res, e)
-      finish({ status: e.status, end: 'upstream-error', error: err })
-    } else {
-      res.destroy(err)
-      finish({ status: res.statusCode, end: 'upstream-error', error: err })
+      return relay.push(piece)
+    },
+    onComplete: () => {
+      if (filtered !== null) filtered.push(null)
+      else relay?.end()
+    },
+    onError: (err) => {
+      if (finished) return
+      if (filtered !== null) { filtered.destroy(err); return }
+      if (!res.headersSent) {
+        const e = err instanceof GatewayError ? err : new UpstreamUnavailableError(upstream.address.url, err)
+        sendError(res, e)
+        finish({ status: e.status, end: 'upstream-error', error: err })
+      } else {
+        res.destroy(err)
+        finish({ status, end: 'upstream-error', error: err })
+      }
     }
   })
 
-  // The client went away (or its socket failed): abort the engine request so the engine stops
-  // streaming and the pooled connection is not reused half-read.
+  // One listener for both ends: 'close' follows 'finish' on a completed answer. A client that went
+  // away (or whose socket failed) aborts the engine request, so the engine stops streaming.
   res.on('close', () => {
-    if (res.writableFinished) return
-    upReq.destroy()
+    if (res.writableFinished) {
+      finish({ status: res.statusCode, end: 'complete' })
+      return
+    }
+    exchange.abort()
     finish({ status: res.statusCode, end: 'client-aborted' })
   })
+  // Unheard, a client's failed upload would be an uncaught error.
+  if (body !== null && !Buffer.isBuffer(body)) req.on('error', () => exchange.abort())
+}
 
-  if (body !== undefined) {
-    upReq.end(body.bytes)
-  } else if (plan.framing === 'none') {
-    upReq.end()
-  } else {
-    req.pipe(upReq)
-    req.on('data', (chunk: Buffer) => { bytesIn += chunk.length })
-    req.on('error', () => upReq.destroy())
+/** The engine's answer body as a stream, for the response filters: engine reads follow its demand. */
+class AnswerBody extends Readable {
+  readonly #exchange: EngineExchange
+  constructor (exchange: EngineExchange) {
+    super()
+    this.#exchange = exchange
   }
+
+  override _read (): void { this.#exchange.resume() }
 }

@@ -1,5 +1,5 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http'
-import { Transform, type TransformCallback } from 'node:stream'
+import type { ServerResponse } from 'node:http'
+import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { toGatewayError, UpstreamProtocolError, type GatewayError } from '../core/errors.ts'
 import { sendError } from '../core/error-response.ts'
 import { endToEndHeaders, withContentLength } from './hop-headers.ts'
@@ -21,21 +21,31 @@ export const MAX_FILTERED_BODY = 64 * 1024 * 1024
 
 export interface FilteredOutcome { readonly status: number, readonly end: 'complete' | 'client-aborted' | 'upstream-error', readonly error?: Error }
 
+/** The engine's answer as the filters read it. */
+export interface EngineAnswer {
+  readonly status: number
+  readonly statusMessage: string
+  readonly rawHeaders: readonly string[]
+  readonly body: Readable
+  /** Stops reading the engine and drops its connection. */
+  abort: () => void
+}
+
 /**
- * Relays `upRes` to `res` through `filter`. The engine's headers go out with the rewritten length
+ * Relays `answer` to `res` through `filter`. The engine's headers go out with the rewritten length
  * (`whole`) or unframed for Node to chunk (`lines`).
  */
-export function relayFiltered (upReq: ClientRequest, upRes: IncomingMessage, res: ServerResponse, filter: ResponseFilter, finish: (o: FilteredOutcome) => void): void {
-  const status = upRes.statusCode ?? 502
-  const pairs = withContentLength(endToEndHeaders(upRes.rawHeaders), null)
+export function relayFiltered (answer: EngineAnswer, res: ServerResponse, filter: ResponseFilter, finish: (o: FilteredOutcome) => void): void {
+  const { status, body: upRes } = answer
+  const pairs = withContentLength(endToEndHeaders(answer.rawHeaders), null)
   if (filter.kind === 'lines') {
-    res.writeHead(status, upRes.statusMessage, pairs)
+    res.writeHead(status, answer.statusMessage, pairs)
     // `docker events` waits for the headers before it prints anything.
     res.flushHeaders()
     const lines = new JsonLineFilter(filter.keep)
     upRes.pipe(lines).pipe(res)
     upRes.on('error', (err) => { res.destroy(err); finish({ status, end: 'upstream-error', error: err }) })
-    lines.on('error', (err) => { upReq.destroy(); res.destroy(err); finish({ status, end: 'upstream-error', error: err }) })
+    lines.on('error', (err) => { answer.abort(); res.destroy(err); finish({ status, end: 'upstream-error', error: err }) })
     res.on('finish', () => finish({ status, end: 'complete' }))
     return
   }
@@ -44,7 +54,7 @@ export function relayFiltered (upReq: ClientRequest, upRes: IncomingMessage, res
   upRes.on('data', (c: Buffer) => {
     size += c.length
     if (size > MAX_FILTERED_BODY) {
-      upReq.destroy()
+      answer.abort()
       const e = new UpstreamProtocolError(`the engine's answer is larger than the ${MAX_FILTERED_BODY} bytes dockward filters`)
       sendError(res, e)
       finish({ status: e.status, end: 'upstream-error', error: e })
@@ -62,7 +72,7 @@ export function relayFiltered (upReq: ClientRequest, upRes: IncomingMessage, res
         finish({ status: out.status, end: 'complete' })
         return
       }
-      res.writeHead(status, upRes.statusMessage, withContentLength(pairs, out.length))
+      res.writeHead(status, answer.statusMessage, withContentLength(pairs, out.length))
       res.end(out)
       res.on('finish', () => finish({ status, end: 'complete' }))
     }, (err: unknown) => {

@@ -1,5 +1,6 @@
 import http from 'node:http'
 import { ConfigError } from '../core/errors.ts'
+import { EnginePool } from './engine-pool.ts'
 
 /** Where the engine listens: a unix socket (the default) or a plain TCP address. */
 export type UpstreamAddress =
@@ -36,7 +37,9 @@ export function parseUpstreamUrl (value: string): UpstreamAddress {
 /** The engine connection pool and the request options every forwarded request starts from. */
 export interface Upstream {
   readonly address: UpstreamAddress
-  /** Pooled keep-alive agent for ordinary requests. */
+  /** Keep-alive connections for forwarded requests (engine-pool.ts). */
+  readonly pool: EnginePool
+  /** Pooled keep-alive agent for dockward's own lookups (engine-query.ts). */
   readonly agent: http.Agent
   /** Connection options for http.request: socketPath, or host and port. */
   readonly connect: Readonly<{ socketPath: string } | { host: string, port: number }>
@@ -50,5 +53,7 @@ export function createUpstream (address: UpstreamAddress): Upstream {
   const connect = address.kind === 'unix'
     ? { socketPath: address.socketPath }
     : { host: address.host, port: address.port }
-  return { address, agent, connect, close: () => agent.destroy() }
+  // Idle connections and answer heads as generous as the agent's: the engine is the only peer.
+  const pool = new EnginePool(address, { maxIdle: 256, maxHeadBytes: 1024 * 1024 })
+  return { address, pool, agent, connect, close: () => { agent.destroy(); pool.close() } }
 }
