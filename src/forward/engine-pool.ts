@@ -119,6 +119,11 @@ class EngineConnection {
   // Set by the parser's complete event and acted on once the bytes in hand are parsed: a
   // consumer told of completion may start the next exchange on this very connection.
   #completed = false
+  // One timer per connection, re-armed with refresh() for each timed request instead of a new
+  // timer each time. It fires `#answerTimerMs` after the latest timed request was sent, which is
+  // the one in progress if any is; firing at any other moment finds nothing to time out.
+  #answerTimer: NodeJS.Timeout | null = null
+  #answerTimerMs = 0
 
   constructor (socket: net.Socket, pool: EnginePool, maxHeadBytes: number) {
     this.socket = socket
@@ -131,8 +136,10 @@ class EngineConnection {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('end', () => this.#onEnd())
     socket.on('error', (err) => this.#fail(err))
-    socket.on('close', () => this.#fail(new UpstreamProtocolError('the engine closed the connection before its answer was complete')))
-    socket.on('timeout', () => this.#onTimeout())
+    socket.on('close', () => {
+      if (this.#answerTimer !== null) clearTimeout(this.#answerTimer)
+      this.#fail(new UpstreamProtocolError('the engine closed the connection before its answer was complete'))
+    })
     socket.on('drain', () => this.#exchange?.drained())
   }
 
@@ -153,7 +160,6 @@ class EngineConnection {
       this.socket.destroy()
       return
     }
-    this.socket.setTimeout(0)
     if (this.socket.isPaused()) this.socket.resume()
     this.#pool.release(this)
   }
@@ -192,10 +198,21 @@ class EngineConnection {
     if (this.#completed) exchange.complete(false)
   }
 
-  #onTimeout (): void {
+  /** The request in progress is sent in full: the engine has `ms` to start its answer. */
+  armAnswerTimer (ms: number): void {
+    if (this.#answerTimer !== null && this.#answerTimerMs === ms) {
+      this.#answerTimer.refresh()
+      return
+    }
+    if (this.#answerTimer !== null) clearTimeout(this.#answerTimer)
+    this.#answerTimerMs = ms
+    this.#answerTimer = setTimeout(() => this.#onAnswerTimer(), ms).unref()
+  }
+
+  #onAnswerTimer (): void {
     const exchange = this.#exchange
-    if (exchange !== null && !exchange.headSeen && exchange.answerTimeoutMs !== null) {
-      exchange.fail(new UpstreamTimeoutError(exchange.answerTimeoutMs))
+    if (exchange !== null && !exchange.headSeen && exchange.answerTimeoutMs === this.#answerTimerMs) {
+      exchange.fail(new UpstreamTimeoutError(this.#answerTimerMs))
     }
   }
 
@@ -283,7 +300,6 @@ class Exchange implements EngineExchange {
   head (head: ResponseHead): void {
     if (this.#over) return
     this.headSeen = true
-    if (this.answerTimeoutMs !== null) this.socket.setTimeout(0)
     this.#handler.onHead(head)
   }
 
@@ -325,7 +341,7 @@ class Exchange implements EngineExchange {
 
   #requestSent (): void {
     this.#sent = true
-    if (this.answerTimeoutMs !== null && !this.headSeen) this.socket.setTimeout(this.answerTimeoutMs)
+    if (this.answerTimeoutMs !== null && !this.headSeen) this.#connection.armAnswerTimer(this.answerTimeoutMs)
   }
 
   #detachSource (): void {

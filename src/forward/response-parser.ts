@@ -187,7 +187,7 @@ export class ResponseParser {
       const name = colon === -1 ? '' : line.slice(0, colon)
       // No obs-fold, no space before the colon, no bare CR or LF anywhere.
       if (!TOKEN.test(name)) throw protocol(`the engine sent a malformed header line: ${JSON.stringify(line.slice(0, 80))}`)
-      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')
+      const value = trimOws(line, colon + 1)
       if (BAD_VALUE.test(value)) throw protocol(`the engine's ${name} header holds control characters`)
       rawHeaders.push(name, value)
       switch (name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '') {
@@ -270,6 +270,15 @@ export class ResponseParser {
     if (text.includes('\r')) throw protocol(`the engine sent a bare CR in ${what}`)
     return { text, next: lf + 1 }
   }
+}
+
+/** `line` from `from` without leading and trailing spaces and tabs (not String#trim: 0xA0 is a value byte). */
+function trimOws (line: string, from: number): string {
+  let start = from
+  let end = line.length
+  while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++
+  while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--
+  return line.slice(start, end)
 }
 
 function protocol (message: string): UpstreamProtocolError {

@@ -70,6 +70,11 @@ test('a body delimited by the close completes at EOF and leaves the connection u
   assert.equal(r.head?.keepAlive, false)
 })
 
+test('header values lose surrounding spaces and tabs only; a 0xA0 byte is part of the value', () => {
+  const r = parse('HTTP/1.1 200 OK\r\nX-A: \t a b \t\r\nX-B:\xa0v\xa0\r\nX-C:\r\nContent-Length: 0\r\n\r\n')
+  assert.deepEqual(r.head?.rawHeaders, ['X-A', 'a b', 'X-B', '\xa0v\xa0', 'X-C', '', 'Content-Length', '0'])
+})
+
 test('keep-alive: Connection: close and HTTP/1.0 end it; HTTP/1.0 with keep-alive keeps it', () => {
   assert.equal(parse('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n').head?.keepAlive, false)
   assert.equal(parse('HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n').head?.keepAlive, false)
