@@ -234,13 +234,14 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
           trace.forwarding()
           // A client gone by now gets nothing forwarded (forwardRequest), so nothing is prepared.
           const prepare = res.destroyed ? undefined : admitted.prepare
-          return (prepare?.() ?? Promise.resolve()).then(() => {
-            // http.request validates headers again; a throw here is answered, never a crash.
+          const forward = (): void => {
             forwardRequest(req, res, upstream, plan, (outcome) => {
               settled?.(outcome.status)
               trace.forwarded(outcome)
             })
-          })
+          }
+          if (prepare === undefined) forward()
+          else return prepare().then(forward)
         })
       }).catch((err: unknown) => {
         const e = toGatewayError(err)

@@ -1,7 +1,7 @@
 import net from 'node:net'
 import type { Readable } from 'node:stream'
 import { UpstreamProtocolError, UpstreamTimeoutError } from '../core/errors.ts'
-import { ResponseParser, type ResponseHead } from './response-parser.ts'
+import { BAD_VALUE, ResponseParser, TOKEN, type ResponseHead } from './response-parser.ts'
 import type { UpstreamAddress } from './upstream.ts'
 
 /** What one forwarded request sends: the head as decided, and its body. */
@@ -28,6 +28,8 @@ export interface ExchangeHandler {
    * in hand (several chunks of a chunked answer) still arrive.
    */
   onBody: (piece: Buffer) => boolean
+  /** The pieces of one read from the engine were all handed over, and the answer goes on. */
+  onReadEnd: () => void
   onComplete: () => void
   /** The exchange failed; `headSeen`: part of the answer may already be relayed. */
   onError: (err: Error, headSeen: boolean) => void
@@ -74,10 +76,11 @@ export class EnginePool {
 
   /** Sends `request` on an idle connection or a new one. */
   request (request: EngineRequest, handler: ExchangeHandler): EngineExchange {
+    const head = requestHead(request)
     let connection = this.#idle.pop()
     while (connection !== undefined && connection.socket.destroyed) connection = this.#idle.pop()
     connection ??= new EngineConnection(this.#connect(), this, this.#options.maxHeadBytes)
-    return connection.start(request, handler)
+    return connection.start(request, head, handler)
   }
 
   /** Connections kept for reuse now. */
@@ -108,6 +111,24 @@ export class EnginePool {
     socket.setNoDelay(true)
     return socket
   }
+}
+
+/**
+ * The request line and headers as written. Node's parser has judged the client's parts and
+ * dockward builds the rest; checked again because the head is written as text, where a stray CR or
+ * LF would start another request. A throw here is dockward's own fault (a 500), before any
+ * connection is touched.
+ */
+function requestHead ({ method, path, headers }: EngineRequest): string {
+  if (!TOKEN.test(method) || !TARGET.test(path)) throw new Error(`dockward refused to send ${JSON.stringify(method)} ${JSON.stringify(path)} to the engine`)
+  let head = `${method} ${path} HTTP/1.1\r\n`
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!
+    const value = headers[i + 1]!
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw new Error(`dockward refused to send the header ${JSON.stringify(name)} to the engine`)
+    head += `${name}: ${value}\r\n`
+  }
+  return head + '\r\n'
 }
 
 /** One keep-alive connection; its listeners are attached once and serve every exchange on it. */
@@ -143,12 +164,12 @@ class EngineConnection {
     socket.on('drain', () => this.#exchange?.drained())
   }
 
-  start (request: EngineRequest, handler: ExchangeHandler): Exchange {
+  start (request: EngineRequest, head: string, handler: ExchangeHandler): Exchange {
     this.#completed = false
     this.#parser.reset(request.method)
     const exchange = new Exchange(this, request, handler)
     this.#exchange = exchange
-    exchange.send()
+    exchange.send(head)
     return exchange
   }
 
@@ -180,6 +201,7 @@ class EngineConnection {
       return
     }
     if (this.#completed) exchange.complete(leftover === 0)
+    else exchange.readEnd()
   }
 
   #onEnd (): void {
@@ -223,6 +245,7 @@ class EngineConnection {
 }
 
 const FINAL_CHUNK = '0\r\n\r\n'
+const TARGET = /^\/[\x21-\x7e]*$/
 
 class Exchange implements EngineExchange {
   readonly #connection: EngineConnection
@@ -246,11 +269,8 @@ class Exchange implements EngineExchange {
 
   get socket (): net.Socket { return this.#connection.socket }
 
-  send (): void {
-    const { method, path, headers, body } = this.#request
-    let head = `${method} ${path} HTTP/1.1\r\n`
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]!}: ${headers[i + 1]!}\r\n`
-    head += '\r\n'
+  send (head: string): void {
+    const body = this.#request.body
     const socket = this.socket
     if (body === null || Buffer.isBuffer(body)) {
       if (body === null || body.length === 0) {
@@ -306,6 +326,10 @@ class Exchange implements EngineExchange {
   body (piece: Buffer): boolean {
     if (this.#over) return true
     return this.#handler.onBody(piece)
+  }
+
+  readEnd (): void {
+    if (!this.#over) this.#handler.onReadEnd()
   }
 
   complete (clean: boolean): void {

@@ -11,7 +11,8 @@ import { sendError } from '../core/error-response.ts'
 /**
  * Collects the body pieces that arrive during one event-loop turn and writes them as one chunk
  * when the turn ends (setImmediate runs after the poll phase that delivered them). The answer's
- * end is written at once, with whatever is pending, so a short answer costs one write.
+ * end is written at once, with whatever is pending: an answer read whole in one read costs one
+ * write and no timer.
  */
 class TurnBuffer {
   readonly #res: ServerResponse
@@ -33,11 +34,14 @@ class TurnBuffer {
   push (chunk: Buffer): boolean {
     this.#pending.push(chunk)
     this.#bytes += chunk.length
-    if (!this.#scheduled) {
-      this.#scheduled = true
-      setImmediate(() => { this.#scheduled = false; this.#flush() })
-    }
     return this.#bytes < 1024 * 1024
+  }
+
+  /** A read is parsed and the answer goes on: its pieces go out when the turn ends. */
+  readEnd (): void {
+    if (this.#scheduled || this.#pending.length === 0) return
+    this.#scheduled = true
+    setImmediate(() => { this.#scheduled = false; this.#flush() })
   }
 
   end (): void {
@@ -214,6 +218,7 @@ export function forwardRequest (
       else captured = null
       return relay.push(piece)
     },
+    onReadEnd: () => relay?.readEnd(),
     onComplete: () => {
       if (filtered !== null) filtered.push(null)
       else relay?.end()

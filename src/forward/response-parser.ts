@@ -28,9 +28,10 @@ export interface ResponseEvents {
 
 const CRLF_CRLF = Buffer.from('\r\n\r\n')
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-// Field values: visible characters, spaces, tabs and obs-text; no other control characters.
-const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/
+/** An HTTP token (RFC 9110 §5.6.2): a method or a field name. */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** What a field value must not hold: control characters other than tab (obs-text is fine). */
+export const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?$/
 const MAX_CHUNK_LINE = 4096
 const MAX_TRAILER_BYTES = 64 * 1024

@@ -8,18 +8,19 @@ import { isJsonObject, type JsonObject, type JsonValue } from './json-value.ts'
  * @example const lookup = memoizedLookup(engine); await lookup.container('web'); await lookup.container('web') // one GET
  */
 export function memoizedLookup (inner: EngineLookup): EngineLookup {
-  const volumes = new Map<string, ReturnType<EngineLookup['volume']>>()
-  const containers = new Map<string, ReturnType<EngineLookup['container']>>()
-  const execs = new Map<string, ReturnType<EngineLookup['exec']>>()
+  // Made on first use: most requests look nothing up.
+  let volumes: Map<string, ReturnType<EngineLookup['volume']>> | undefined
+  let containers: Map<string, ReturnType<EngineLookup['container']>> | undefined
+  let execs: Map<string, ReturnType<EngineLookup['exec']>> | undefined
   const once = <T>(map: Map<string, T>, key: string, ask: () => T): T => {
     let hit = map.get(key)
     if (hit === undefined) { hit = ask(); map.set(key, hit) }
     return hit
   }
   return {
-    volume: (name) => once(volumes, name, () => inner.volume(name)),
-    container: (name) => once(containers, name, () => inner.container(name)),
-    exec: (id) => once(execs, id, () => inner.exec(id))
+    volume: (name) => once(volumes ??= new Map(), name, () => inner.volume(name)),
+    container: (name) => once(containers ??= new Map(), name, () => inner.container(name)),
+    exec: (id) => once(execs ??= new Map(), id, () => inner.exec(id))
   }
 }
 

@@ -80,111 +80,138 @@ export interface ObserverOptions {
  * const trace = observer.start(req, 'unix:///run/dockward.sock')
  */
 export function createRequestObserver ({ audit, failClosed, metrics }: ObserverOptions): RequestObserver {
-  const write = (event: AuditEvent, s: TraceState, end: ExchangeEnd): boolean => {
-    if (audit === null) return true
-    const ok = audit.write(auditRecord(event, s, end, performance.now()))
-    if (ok) metrics.auditWritten()
-    return ok
+  const sinks: TraceSinks = { audit, failClosed, metrics }
+  return { start: (req, listener) => new Trace(sinks, req, listener) }
+}
+
+interface TraceSinks {
+  readonly audit: AuditSink | null
+  readonly failClosed: boolean
+  readonly metrics: GatewayMetrics
+}
+
+/** One request's trace: a class rather than closures, as it is made for every request. */
+class Trace implements RequestTrace {
+  readonly #sinks: TraceSinks
+  readonly #s: TraceState
+  #routedAt = 0
+  #switchedAt = 0
+  #protocol = ''
+  #done = false
+
+  constructor (sinks: TraceSinks, req: IncomingMessage, listener: string) {
+    this.#sinks = sinks
+    const socket = req.socket
+    const ua = rawHeader(req.rawHeaders, 'user-agent')
+    const url = req.url ?? ''
+    const q = url.indexOf('?')
+    const remote = socket.remoteAddress
+    this.#s = {
+      id: randomUUID(),
+      started: performance.now(),
+      listener,
+      remote: remote === undefined ? null : `${remote.includes(':') ? `[${remote}]` : remote}:${socket.remotePort ?? 0}`,
+      userAgent: ua === undefined ? null : redactText(ua).slice(0, 256),
+      method: req.method ?? '',
+      rawPath: q === -1 ? url : url.slice(0, q),
+      identity: null,
+      rejectedBy: null,
+      operation: null,
+      path: null,
+      version: null,
+      objects: [],
+      decision: null,
+      facts: null
+    }
   }
 
-  return {
-    start (req, listener) {
-      const started = performance.now()
-      const socket = req.socket
-      const ua = rawHeader(req.rawHeaders, 'user-agent')
-      const url = req.url ?? ''
-      const q = url.indexOf('?')
-      const s: TraceState = {
-        id: randomUUID(),
-        started,
-        listener,
-        remote: socket.remoteAddress === undefined ? null : `${socket.remoteAddress.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort ?? 0}`,
-        userAgent: ua === undefined ? null : redactText(ua).slice(0, 256),
-        method: req.method ?? '',
-        rawPath: q === -1 ? url : url.slice(0, q),
-        identity: null,
-        rejectedBy: null,
-        operation: null,
-        path: null,
-        version: null,
-        objects: [],
-        decision: null,
-        facts: null
-      }
-      let routedAt = 0
-      let switchedAt = 0
-      let protocol = ''
-      let done = false
+  get id (): string { return this.#s.id }
 
-      const addObject = (value: string): void => {
-        // Compared as stored: a value redaction changes must not be listed twice.
-        const clean = redactText(value)
-        if (clean !== '' && !s.objects.includes(clean)) s.objects.push(clean)
-      }
-      const finish = (end: ExchangeEnd): void => {
-        if (done) return
-        done = true
-        write('request', s, end)
-        metrics.request(s.operation, decisionOf(s.decision), end.status ?? 0, (performance.now() - started) / 1000)
-      }
-      const refused = (err: GatewayError): void => {
-        if (err.code === 'DW_ERR_UPSTREAM_UNAVAILABLE' || err.code === 'DW_ERR_UPSTREAM_PROTOCOL') metrics.upstreamError(err.code)
-        finish({ status: err.status, bytesIn: 0, bytesOut: Buffer.byteLength(err.toBody()), end: 'refused', error: err })
-      }
+  identified (identity: Identity): void { this.#s.identity = identity }
 
-      return {
-        id: s.id,
-        identified (identity) { s.identity = identity },
-        authRejected (method) {
-          s.rejectedBy = method
-          metrics.authFailure(method)
-        },
-        routed (operation, path, version, params) {
-          routedAt = performance.now()
-          s.operation = operation
-          s.path = path
-          s.version = version
-          for (const key in params) addObject(params[key]!)
-        },
-        decided (decision, facts, query) {
-          metrics.decided((performance.now() - routedAt) / 1000)
-          s.decision = decision
-          s.facts = facts
-          // The name a create gives (`docker run --name web`), so "everything about web" is one filter.
-          const name = query['name']?.[0]
-          if (name !== undefined) addObject(name)
-          for (const c of facts.reachedContainers ?? []) addObject(c)
-        },
-        pinned: addObject,
-        forwarding () {
-          if (!failClosed || audit === null) return
-          if (!write('admitted', s, { status: null, bytesIn: 0, bytesOut: 0, end: null, error: null })) throw new AuditUnavailableError()
-        },
-        refused,
-        forwarded (o) {
-          if (o.end === 'upstream-error') metrics.upstreamError((o.error as { code?: string } | undefined)?.code ?? 'error')
-          if (o.body !== undefined && s.operation !== null && o.status >= 200 && o.status < 300) {
-            const id = createdObjectId(s.operation, o.body)
-            if (id !== null) addObject(id)
-          }
-          finish({ status: o.status, bytesIn: o.bytesIn, bytesOut: o.bytesOut, end: o.end, error: o.error ?? null })
-        },
-        switched (p) {
-          switchedAt = performance.now()
-          protocol = p
-          metrics.streamOpened(p)
-          finish({ status: 101, bytesIn: 0, bytesOut: 0, end: 'switched', error: null })
-        },
-        upgraded (o) {
-          if (o.kind !== 'hijacked') {
-            if (o.error instanceof GatewayError) refused(o.error)
-            else finish({ status: o.status === 0 ? null : o.status, bytesIn: 0, bytesOut: 0, end: o.end, error: o.error ?? null })
-            return
-          }
-          metrics.streamClosed(protocol, o.bytesFromClient, o.bytesToClient)
-          write('stream-end', { ...s, started: switchedAt }, { status: 101, bytesIn: o.bytesFromClient, bytesOut: o.bytesToClient, end: o.end, error: o.error ?? null, protocol })
-        }
-      }
+  authRejected (method: string): void {
+    this.#s.rejectedBy = method
+    this.#sinks.metrics.authFailure(method)
+  }
+
+  routed (operation: string, path: string, version: string | null, params: Readonly<Record<string, string>>): void {
+    this.#routedAt = performance.now()
+    const s = this.#s
+    s.operation = operation
+    s.path = path
+    s.version = version
+    for (const key in params) this.#addObject(params[key]!)
+  }
+
+  decided (decision: Decision, facts: Readonly<RequestFacts>, query: Readonly<Record<string, readonly string[]>>): void {
+    this.#sinks.metrics.decided((performance.now() - this.#routedAt) / 1000)
+    this.#s.decision = decision
+    this.#s.facts = facts
+    // The name a create gives (`docker run --name web`), so "everything about web" is one filter.
+    const name = query['name']?.[0]
+    if (name !== undefined) this.#addObject(name)
+    for (const c of facts.reachedContainers ?? []) this.#addObject(c)
+  }
+
+  pinned (id: string): void { this.#addObject(id) }
+
+  forwarding (): void {
+    if (!this.#sinks.failClosed || this.#sinks.audit === null) return
+    if (!this.#write('admitted', this.#s, { status: null, bytesIn: 0, bytesOut: 0, end: null, error: null })) throw new AuditUnavailableError()
+  }
+
+  refused (err: GatewayError): void {
+    if (err.code === 'DW_ERR_UPSTREAM_UNAVAILABLE' || err.code === 'DW_ERR_UPSTREAM_PROTOCOL') this.#sinks.metrics.upstreamError(err.code)
+    this.#finish({ status: err.status, bytesIn: 0, bytesOut: Buffer.byteLength(err.toBody()), end: 'refused', error: err })
+  }
+
+  forwarded (o: ForwardOutcome): void {
+    if (o.end === 'upstream-error') this.#sinks.metrics.upstreamError((o.error as { code?: string } | undefined)?.code ?? 'error')
+    const operation = this.#s.operation
+    if (o.body !== undefined && operation !== null && o.status >= 200 && o.status < 300) {
+      const id = createdObjectId(operation, o.body)
+      if (id !== null) this.#addObject(id)
     }
+    this.#finish({ status: o.status, bytesIn: o.bytesIn, bytesOut: o.bytesOut, end: o.end, error: o.error ?? null })
+  }
+
+  switched (p: string): void {
+    this.#switchedAt = performance.now()
+    this.#protocol = p
+    this.#sinks.metrics.streamOpened(p)
+    this.#finish({ status: 101, bytesIn: 0, bytesOut: 0, end: 'switched', error: null })
+  }
+
+  upgraded (o: HijackOutcome): void {
+    if (o.kind !== 'hijacked') {
+      if (o.error instanceof GatewayError) this.refused(o.error)
+      else this.#finish({ status: o.status === 0 ? null : o.status, bytesIn: 0, bytesOut: 0, end: o.end, error: o.error ?? null })
+      return
+    }
+    this.#sinks.metrics.streamClosed(this.#protocol, o.bytesFromClient, o.bytesToClient)
+    this.#write('stream-end', { ...this.#s, started: this.#switchedAt }, { status: 101, bytesIn: o.bytesFromClient, bytesOut: o.bytesToClient, end: o.end, error: o.error ?? null, protocol: this.#protocol })
+  }
+
+  #addObject (value: string): void {
+    // Compared as stored: a value redaction changes must not be listed twice.
+    const clean = redactText(value)
+    const objects = this.#s.objects
+    if (clean !== '' && !objects.includes(clean)) objects.push(clean)
+  }
+
+  #finish (end: ExchangeEnd): void {
+    if (this.#done) return
+    this.#done = true
+    const s = this.#s
+    this.#write('request', s, end)
+    this.#sinks.metrics.request(s.operation, decisionOf(s.decision), end.status ?? 0, (performance.now() - s.started) / 1000)
+  }
+
+  #write (event: AuditEvent, s: TraceState, end: ExchangeEnd): boolean {
+    const audit = this.#sinks.audit
+    if (audit === null) return true
+    const ok = audit.write(auditRecord(event, s, end, performance.now()))
+    if (ok) this.#sinks.metrics.auditWritten()
+    return ok
   }
 }

@@ -51,6 +51,7 @@ function send (pool: EnginePool, request: Partial<EngineRequest>, onBody?: (piec
     const exchange: EngineExchange = pool.request({ method: 'GET', path: '/_ping', headers: ['Host', 'docker'], body: null, answerTimeoutMs: null, ...request }, {
       onHead: (h) => { head = h },
       onBody: (piece) => { pieces.push(Buffer.from(piece)); return onBody?.(piece, exchange) ?? true },
+      onReadEnd: () => {},
       onComplete: () => setImmediate(() => resolve({ head, body: Buffer.concat(pieces), error: null, exchange })),
       onError: (error) => resolve({ head, body: Buffer.concat(pieces), error, exchange })
     })
@@ -185,6 +186,29 @@ test('backpressure: after onBody returns false nothing more is read until resume
   })
   assert.equal(r.body.length, total)
   assert.equal(violations, 0)
+  pool.close()
+  await engine.close()
+})
+
+test('a head with a CR, LF or control character in it is refused before any connection is touched', async () => {
+  const engine = await httpStandIn((_req, res) => res.end('OK'))
+  const pool = poolFor(engine)
+  const bad: Array<Partial<EngineRequest>> = [
+    { path: '/_ping HTTP/1.1\r\nX: y' },
+    { path: '/_ping\n' },
+    { path: 'http://x/_ping' },
+    { method: 'GET /x' },
+    { headers: ['Host', 'x\r\nX-Smuggled: 1'] },
+    { headers: ['Host', 'x\u0000'] },
+    { headers: ['Bad Name', 'x'] }
+  ]
+  for (const request of bad) {
+    assert.throws(() => pool.request({ method: 'GET', path: '/_ping', headers: ['Host', 'x'], body: null, answerTimeoutMs: null, ...request }, {
+      onHead: () => {}, onBody: () => true, onReadEnd: () => {}, onComplete: () => {}, onError: () => {}
+    }), /dockward refused to send/, JSON.stringify(request))
+  }
+  assert.equal(engine.connections(), 0)
+  assert.equal((await send(pool, { headers: ['Host', 'x', 'X-Latin1', 'caf\xe9\ttab'] })).body.toString(), 'OK', 'obs-text and tabs pass')
   pool.close()
   await engine.close()
 })
