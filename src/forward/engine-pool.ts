@@ -141,10 +141,11 @@ class EngineConnection {
   // consumer told of completion may start the next exchange on this very connection.
   #completed = false
   // One timer per connection, re-armed with refresh() for each timed request instead of a new
-  // timer each time. It fires `#answerTimerMs` after the latest timed request was sent, which is
-  // the one in progress if any is; firing at any other moment finds nothing to time out.
+  // timer each time. It fires `#answerTimerMs` after the latest timed request was sent in full;
+  // it only times out that exchange (`#armedBy`), never one still sending its body.
   #answerTimer: NodeJS.Timeout | null = null
   #answerTimerMs = 0
+  #armedBy: Exchange | null = null
 
   constructor (socket: net.Socket, pool: EnginePool, maxHeadBytes: number) {
     this.socket = socket
@@ -177,6 +178,7 @@ class EngineConnection {
   finish (exchange: Exchange, reusable: boolean): void {
     if (this.#exchange !== exchange) return
     this.#exchange = null
+    this.#armedBy = null
     if (!reusable || this.socket.destroyed) {
       this.socket.destroy()
       return
@@ -220,8 +222,9 @@ class EngineConnection {
     if (this.#completed) exchange.complete(false)
   }
 
-  /** The request in progress is sent in full: the engine has `ms` to start its answer. */
-  armAnswerTimer (ms: number): void {
+  /** `exchange` is sent in full: the engine has `ms` to start its answer. */
+  armAnswerTimer (exchange: Exchange, ms: number): void {
+    this.#armedBy = exchange
     if (this.#answerTimer !== null && this.#answerTimerMs === ms) {
       this.#answerTimer.refresh()
       return
@@ -233,7 +236,7 @@ class EngineConnection {
 
   #onAnswerTimer (): void {
     const exchange = this.#exchange
-    if (exchange !== null && !exchange.headSeen && exchange.answerTimeoutMs === this.#answerTimerMs) {
+    if (exchange !== null && exchange === this.#armedBy && !exchange.headSeen) {
       exchange.fail(new UpstreamTimeoutError(this.#answerTimerMs))
     }
   }
@@ -365,7 +368,7 @@ class Exchange implements EngineExchange {
 
   #requestSent (): void {
     this.#sent = true
-    if (this.answerTimeoutMs !== null && !this.headSeen) this.#connection.armAnswerTimer(this.answerTimeoutMs)
+    if (this.answerTimeoutMs !== null && !this.headSeen) this.#connection.armAnswerTimer(this, this.answerTimeoutMs)
   }
 
   #detachSource (): void {

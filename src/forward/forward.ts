@@ -21,6 +21,7 @@ class TurnBuffer {
   #bytes = 0
   #scheduled = false
   #ended = false
+  #awaitingDrain = false
   #lastBytesRead = 0
 
   constructor (res: ServerResponse, src: EngineExchange) {
@@ -68,7 +69,10 @@ class TurnBuffer {
     if (this.#ended) return
     if (!ok) {
       this.#src.socket.pause()
-      res.once('drain', () => this.#src.resume())
+      if (!this.#awaitingDrain) {
+        this.#awaitingDrain = true
+        res.once('drain', () => { this.#awaitingDrain = false; this.#src.resume() })
+      }
     } else {
       this.#src.resume()
       this.#pace()

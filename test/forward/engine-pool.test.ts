@@ -212,3 +212,25 @@ test('a head with a CR, LF or control character in it is refused before any conn
   pool.close()
   await engine.close()
 })
+
+test('the answer timeout starts when the request is sent in full: a long upload after a timed request is not cut', async () => {
+  const engine = await httpStandIn((req, res) => {
+    req.resume()
+    req.on('end', () => res.end('done'))
+  })
+  const pool = poolFor(engine)
+  try {
+    assert.equal((await send(pool, { answerTimeoutMs: 150 })).error, null)
+    // The connection's timer was armed by the request above; this upload outlasts its deadline.
+    const source = new Readable({ read () {} })
+    source.push('a')
+    setTimeout(() => { source.push('b'); source.push(null) }, 400)
+    const upload = await send(pool, { method: 'POST', headers: ['Host', 'x', 'Content-Length', '2'], body: { source, chunked: false }, answerTimeoutMs: 150 })
+    assert.equal(upload.error, null)
+    assert.equal(upload.body.toString(), 'done')
+    assert.equal(engine.connections(), 1)
+  } finally {
+    pool.close()
+    await engine.close()
+  }
+})
