@@ -22,6 +22,7 @@ class TurnBuffer {
   #scheduled = false
   #ended = false
   #awaitingDrain = false
+  #headOut = false
   #lastBytesRead = 0
 
   constructor (res: ServerResponse, src: EngineExchange) {
@@ -38,9 +39,18 @@ class TurnBuffer {
     return this.#bytes < 1024 * 1024
   }
 
-  /** A read is parsed and the answer goes on: its pieces go out when the turn ends. */
+  /**
+   * A read is parsed and the answer goes on: its pieces go out when the turn ends, with the head
+   * if it has not gone yet. A head with no body yet goes now: `docker run` waits for the head of
+   * POST /wait before it starts the container, and Node holds a head back until the first write.
+   */
   readEnd (): void {
-    if (this.#scheduled || this.#pending.length === 0) return
+    if (this.#scheduled) return
+    if (this.#pending.length === 0) {
+      // headersSent is true as soon as writeHead stored the head; whether it left is ours to know.
+      if (!this.#headOut) { this.#headOut = true; this.#res.flushHeaders() }
+      return
+    }
     this.#scheduled = true
     setImmediate(() => { this.#scheduled = false; this.#flush() })
   }
@@ -55,6 +65,7 @@ class TurnBuffer {
     if (res.destroyed || res.writableEnded) return
     const pending = this.#pending
     let ok = true
+    this.#headOut = true
     if (pending.length > 0) {
       const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, this.#bytes)
       this.#pending = []
@@ -208,10 +219,8 @@ export function forwardRequest (
         finish({ status: e.status, end: 'upstream-error', error: e })
         return
       }
-      // A streaming answer (events, logs, wait, pull) must reach the client before its first
-      // body byte: `docker run` waits for the headers of POST /wait before it starts the
-      // container, and Node holds headers back until the first write.
-      if (head.framing.kind === 'chunked' || head.framing.kind === 'close') res.flushHeaders()
+      // The head goes out with the first body bytes, or alone at the end of the read that
+      // brought it (TurnBuffer.readEnd), never later.
       relay = new TurnBuffer(res, exchange)
     },
     onBody: (piece) => {
