@@ -1,7 +1,8 @@
 import net from 'node:net'
 import type { Readable } from 'node:stream'
 import { UpstreamProtocolError, UpstreamTimeoutError } from '../core/errors.ts'
-import { BAD_VALUE, ResponseParser, TOKEN, type ResponseHead } from './response-parser.ts'
+import { BAD_FIELD_VALUE, HTTP_TOKEN } from '../core/http-syntax.ts'
+import { ResponseParser, type ResponseHead } from './response-parser.ts'
 import type { UpstreamAddress } from './upstream.ts'
 
 /** What one forwarded request sends: the head as decided, and its body. */
@@ -120,12 +121,12 @@ export class EnginePool {
  * connection is touched.
  */
 function requestHead ({ method, path, headers }: EngineRequest): string {
-  if (!TOKEN.test(method) || !TARGET.test(path)) throw new Error(`dockward refused to send ${JSON.stringify(method)} ${JSON.stringify(path)} to the engine`)
+  if (!HTTP_TOKEN.test(method) || !TARGET.test(path)) throw new Error(`dockward refused to send ${JSON.stringify(method)} ${JSON.stringify(path)} to the engine`)
   let head = `${method} ${path} HTTP/1.1\r\n`
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!
     const value = headers[i + 1]!
-    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw new Error(`dockward refused to send the header ${JSON.stringify(name)} to the engine`)
+    if (!HTTP_TOKEN.test(name) || BAD_FIELD_VALUE.test(value)) throw new Error(`dockward refused to send the header ${JSON.stringify(name)} to the engine`)
     head += `${name}: ${value}\r\n`
   }
   return head + '\r\n'

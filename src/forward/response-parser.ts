@@ -1,4 +1,5 @@
 import { UpstreamProtocolError } from '../core/errors.ts'
+import { BAD_FIELD_VALUE, HTTP_TOKEN } from '../core/http-syntax.ts'
 
 /** How the body of one engine answer is delimited (RFC 9112 §6.3). */
 export type ResponseFraming =
@@ -28,10 +29,6 @@ export interface ResponseEvents {
 
 const CRLF_CRLF = Buffer.from('\r\n\r\n')
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/
-/** An HTTP token (RFC 9110 §5.6.2): a method or a field name. */
-export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** What a field value must not hold: control characters other than tab (obs-text is fine). */
-export const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?$/
 const MAX_CHUNK_LINE = 4096
 const MAX_TRAILER_BYTES = 64 * 1024
@@ -187,9 +184,9 @@ export class ResponseParser {
       const colon = line.indexOf(':')
       const name = colon === -1 ? '' : line.slice(0, colon)
       // No obs-fold, no space before the colon, no bare CR or LF anywhere.
-      if (!TOKEN.test(name)) throw protocol(`the engine sent a malformed header line: ${JSON.stringify(line.slice(0, 80))}`)
+      if (!HTTP_TOKEN.test(name)) throw protocol(`the engine sent a malformed header line: ${JSON.stringify(line.slice(0, 80))}`)
       const value = trimOws(line, colon + 1)
-      if (BAD_VALUE.test(value)) throw protocol(`the engine's ${name} header holds control characters`)
+      if (BAD_FIELD_VALUE.test(value)) throw protocol(`the engine's ${name} header holds control characters`)
       rawHeaders.push(name, value)
       switch (name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '') {
         case 'content-length': {

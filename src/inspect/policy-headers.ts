@@ -1,3 +1,5 @@
+import { HTTP_TOKEN } from '../core/http-syntax.ts'
+
 /**
  * Request headers as a policy may see them: the map the engine hands its AuthZ plugins (moby
  * pkg/authorization/authz.go `headers()`: Go-canonical names, the last value of a repeated
@@ -31,7 +33,7 @@ export function policyHeaders (rawHeaders: readonly string[]): Record<string, st
  * @example canonicalHeaderKey('x-docker-expose-session-uuid') // 'X-Docker-Expose-Session-Uuid'
  */
 export function canonicalHeaderKey (name: string): string {
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) return name
+  if (!HTTP_TOKEN.test(name)) return name
   let out = ''
   let upper = true
   for (const c of name) {
