@@ -3,6 +3,7 @@
 // the same clients in one run. See bench/README.md.
 //
 //   node --import tsx bench/run.ts [--quick] [--only GROUPS] [--repeats N]
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -32,6 +33,8 @@ Options:
   --only GROUPS    Comma-separated subset of: ${GROUPS.join(', ')}
   --repeats N      Repeats per row (default 3; the docker CLI rows use max(N, 5), or 1 with --quick)
   --out FILE       Where to write the JSON results (default bench/results/latest.json)
+  --relay          Also measure a bare Node TCP relay (bench/tcp-relay.ts) on the http, logs and
+                   exec rows: the floor any Node proxy pays on this machine, for reading the ratios
   -h, --help       Show this help
 
 Uses the engine named by DOCKWARD_TEST_DOCKER_HOST / DOCKWARD_TEST_ENGINE_TCP, or starts one with
@@ -56,6 +59,8 @@ interface Settings {
   readonly execOutBytes: number
   readonly execInBytes: number
   readonly out: string
+  /** Measure the bare Node TCP relay beside dockward where it applies. */
+  readonly relay: boolean
 }
 
 function parseSettings (argv: string[]): Settings | null {
@@ -70,6 +75,7 @@ function parseSettings (argv: string[]): Settings | null {
         only: { type: 'string' },
         repeats: { type: 'string' },
         out: { type: 'string' },
+        relay: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
       }
     }).values
@@ -107,7 +113,8 @@ function parseSettings (argv: string[]): Settings | null {
     logBytes: quick ? 256 * MiB : GiB,
     execOutBytes: quick ? 256 * MiB : GiB,
     execInBytes: 256 * MiB,
-    out: resolve(v.out ?? `${ROOT}bench/results/latest.json`)
+    out: resolve(v.out ?? `${ROOT}bench/results/latest.json`),
+    relay: v.relay === true
   }
 }
 
@@ -125,6 +132,8 @@ interface Row {
   readonly target: { readonly min: number } | { readonly max: number } | null
   readonly direct: number[]
   readonly dockward: number[]
+  /** The bare Node TCP relay (`--relay`), on the rows where it was measured. */
+  readonly relay: number[]
   /** dockward's own CPU use (user + system) per unit of work, one sample per dockward run. */
   readonly cpu: number[]
   readonly cpuUnit: string | null
@@ -134,7 +143,7 @@ interface Row {
 const rows: Row[] = []
 
 function row (id: string, label: string, unit: string, better: Better, target: Row['target'], cpuUnit: string | null = null): Row {
-  const r: Row = { id, label, unit, better, target, direct: [], dockward: [], cpu: [], cpuUnit, notes: [] }
+  const r: Row = { id, label, unit, better, target, direct: [], dockward: [], relay: [], cpu: [], cpuUnit, notes: [] }
   rows.push(r)
   return r
 }
@@ -146,6 +155,13 @@ function note (r: Row, text: string): void {
 /** Alternates which target goes first, so drift in the machine's load hits both alike. */
 function order<T> (rep: number, direct: T, dockward: T): [T, T] {
   return rep % 2 === 0 ? [direct, dockward] : [dockward, direct]
+}
+
+/** The targets of a row that the relay applies to: direct and dockward in turn, the relay too with --relay. */
+function compared (ctx: Ctx, rep: number): Target[] {
+  const two = order(rep, ctx.direct, ctx.dockward)
+  if (ctx.relay === null) return two
+  return rep % 2 === 0 ? [...two, ctx.relay] : [ctx.relay, ...two]
 }
 
 /** Runs `fn` and, for dockward, also returns the CPU seconds dockward used meanwhile. */
@@ -179,11 +195,14 @@ function evaluate (r: Row): Evaluated {
 }
 
 function table (): string {
-  const header = ['row', 'direct', 'dockward', 'ratio', 'target', 'result']
-  const lines = rows.filter((r) => r.direct.length > 0 && r.dockward.length > 0).map((r) => {
+  const shown = rows.filter((r) => r.direct.length > 0 && r.dockward.length > 0)
+  const withRelay = shown.some((r) => r.relay.length > 0)
+  const header = ['row', 'direct', 'dockward', 'ratio', 'target', 'result', ...(withRelay ? ['relay', 'ratio'] : [])]
+  const lines = shown.map((r) => {
     const e = evaluate(r)
     const ratio = `${e.ratio.toFixed(2)}${r.better === 'lower' ? '*' : ' '}`
-    return [`${r.label} (${r.unit})`, fmt(e.direct), fmt(e.dockward), ratio, e.targetText, e.result]
+    const relay = !withRelay ? [] : r.relay.length === 0 ? ['-', '-'] : [fmt(median(r.relay)), (median(r.relay) / e.direct).toFixed(2)]
+    return [`${r.label} (${r.unit})`, fmt(e.direct), fmt(e.dockward), ratio, e.targetText, e.result, ...relay]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
   const render = (cells: string[]): string => cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  ')
@@ -193,6 +212,7 @@ function table (): string {
     ...lines.map(render),
     '',
     'ratio = dockward / direct (medians). Throughput rows: higher is better.',
+    ...(withRelay ? ['relay = a bare Node TCP relay (bench/tcp-relay.ts), no HTTP parsing or checks; its ratio is relay / direct.'] : []),
     '* time/latency row: ratio = dockward time / direct time, LOWER is better.'
   ].join('\n')
 }
@@ -234,6 +254,8 @@ interface Ctx {
   readonly engine: TestEngine
   readonly direct: Target
   readonly dockward: Target
+  /** The bare Node TCP relay, with --relay. */
+  readonly relay: Target | null
   readonly dw: RunningDockward
   readonly runId: string
 }
@@ -273,11 +295,11 @@ async function httpRows (ctx: Ctx): Promise<void> {
     { id: 'version', label: 'GET /version', path: '/version', min: 0.95 },
     { id: 'list', label: `GET /containers/json (${s.listContainers})`, path: `/containers/json?all=1&filters=${listFilter}`, min: 0.95 }
   ]
-  for (const t of [ctx.direct, ctx.dockward]) {
+  for (const t of compared(ctx, 0)) {
     const n = (await callOk(t, 'GET', endpoints[2]!.path)).json as unknown[]
     if (n.length !== s.listContainers) throw new BenchError(`${t.name}: the list returned ${n.length} containers, expected ${s.listContainers}`)
   }
-  await wrkRows(ctx, endpoints, true)
+  await wrkRows(ctx, endpoints, true, true)
   const removed = await removeRunContainers(ctx.engine, ctx.runId, `${LABEL}.list=${ctx.runId}`)
   log(`removed the ${removed} list containers`)
 }
@@ -285,18 +307,18 @@ async function httpRows (ctx: Ctx): Promise<void> {
 interface Endpoint { readonly id: string, readonly label: string, readonly path: string, readonly min: number }
 
 /** wrk on each endpoint, both targets, after a warm-up: req/s rows (and p50/p99 rows when `latency`). */
-async function wrkRows (ctx: Ctx, endpoints: readonly Endpoint[], latency: boolean): Promise<void> {
+async function wrkRows (ctx: Ctx, endpoints: readonly Endpoint[], latency: boolean, relayRows = false): Promise<void> {
   const { s } = ctx
   const wrk = { connections: s.wrkConnections, threads: s.wrkThreads }
   log(`warming up (${s.wrkWarmupSeconds} s per endpoint and target)`)
-  for (const e of endpoints) for (const t of [ctx.direct, ctx.dockward]) await runWrk(t, e.path, { ...wrk, seconds: s.wrkWarmupSeconds })
+  for (const e of endpoints) for (const t of (relayRows ? compared(ctx, 0) : [ctx.direct, ctx.dockward])) await runWrk(t, e.path, { ...wrk, seconds: s.wrkWarmupSeconds })
 
   for (const e of endpoints) {
     const rps = row(`${e.id}.rps`, e.label, `req/s, ${s.wrkConnections} conns`, 'higher', { min: e.min }, 'us/request')
     const p50 = latency ? row(`${e.id}.p50`, `${e.label} p50`, 'ms', 'lower', null) : null
     const p99 = latency ? row(`${e.id}.p99`, `${e.label} p99`, 'ms', 'lower', null) : null
     for (let rep = 0; rep < s.repeats; rep++) {
-      for (const t of order(rep, ctx.direct, ctx.dockward)) {
+      for (const t of (relayRows ? compared(ctx, rep) : order(rep, ctx.direct, ctx.dockward))) {
         const { value: r, cpu } = await measured(ctx, t, () => runWrk(t, e.path, { ...wrk, seconds: s.wrkSeconds }))
         if (cpu !== null) rps.cpu.push(cpu * 1e6 / r.requests)
         rps[t.name].push(r.rps)
@@ -438,7 +460,7 @@ async function logRows (ctx: Ctx): Promise<void> {
   log(`  done in ${elapsedSec(start).toFixed(1)} s`)
   const r = row('logs', `logs, ${s.logBytes / MiB} MiB`, 'MB/s', 'higher', { min: 0.95 }, 'CPU s/GB')
   for (let rep = 0; rep < s.repeats; rep++) {
-    for (const t of order(rep, ctx.direct, ctx.dockward)) {
+    for (const t of compared(ctx, rep)) {
       const t0 = process.hrtime.bigint()
       const { value: d, cpu } = await measured(ctx, t, () => withTimeout(download(t, `/containers/${id}/logs?stdout=1`), 600_000, `${t.name} logs`))
       const sec = elapsedSec(t0)
@@ -523,7 +545,7 @@ async function execRows (ctx: Ctx): Promise<void> {
   await engineOk(ctx.engine, 'POST', `/containers/${runner}/start`)
   const out = row('exec.stdout', `exec stdout, ${s.execOutBytes / MiB} MiB`, 'MB/s', 'higher', { min: 0.95 }, 'CPU s/GB')
   for (let rep = 0; rep < s.repeats; rep++) {
-    for (const t of order(rep, ctx.direct, ctx.dockward)) {
+    for (const t of compared(ctx, rep)) {
       const { value: r, cpu } = await measured(ctx, t, () => withTimeout(execStdout(ctx, t, runner), 600_000, `${t.name} exec stdout`))
       if (cpu !== null) out.cpu.push(cpu / (r.bytes / 1e9))
       out[t.name].push(r.mbps)
@@ -532,7 +554,7 @@ async function execRows (ctx: Ctx): Promise<void> {
   }
   const inp = row('exec.stdin', `exec stdin, ${s.execInBytes / MiB} MiB`, 'MB/s', 'higher', { min: 0.95 }, 'CPU s/GB')
   for (let rep = 0; rep < s.repeats; rep++) {
-    for (const t of order(rep, ctx.direct, ctx.dockward)) {
+    for (const t of compared(ctx, rep)) {
       const { value: r, cpu } = await measured(ctx, t, () => withTimeout(execStdin(ctx, t, runner), 600_000, `${t.name} exec stdin`))
       if (cpu !== null) inp.cpu.push(cpu / (s.execInBytes / 1e9))
       inp[t.name].push(r.mbps)
@@ -551,6 +573,7 @@ async function cliRows (ctx: Ctx): Promise<void> {
   const hosts = { direct: ctx.engine.dockerHost, dockward: ctx.dw.dockerHost }
   const time = async (t: Target, args: string[]): Promise<{ ms: number, out: string }> => {
     const t0 = process.hrtime.bigint()
+    if (t.name === 'relay') throw new BenchError('the CLI rows do not measure the relay')
     const out = await capture(DOCKER_CLI, ['-H', hosts[t.name], ...args], 120_000, env)
     return { ms: elapsedSec(t0) * 1000, out }
   }
@@ -569,6 +592,24 @@ async function cliRows (ctx: Ctx): Promise<void> {
       }
     }
   }
+}
+
+/** Starts bench/tcp-relay.ts in front of the engine's TCP listener; stopped (by PID) at cleanup. */
+async function startRelay (direct: Target): Promise<Target> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/tcp-relay.ts`, direct.host, String(direct.port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  cleanups.push(() => { if (child.exitCode === null) child.kill('SIGTERM') })
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout!.setEncoding('utf8')
+    child.stdout!.on('data', (s: string) => {
+      out += s
+      const m = /relay listening on (\d+)/.exec(out)
+      if (m !== null) resolve(Number(m[1]))
+    })
+    child.once('exit', (code: number | null) => reject(new BenchError(`bench/tcp-relay.ts exited with ${code ?? 'a signal'} before listening`)))
+  })
+  log(`bare Node TCP relay pid ${child.pid!} on tcp://127.0.0.1:${port} -> tcp://${direct.host}:${direct.port}`)
+  return { name: 'relay', host: '127.0.0.1', port }
 }
 
 async function main (): Promise<void> {
@@ -606,7 +647,8 @@ async function main (): Promise<void> {
   log(`dockward pid ${dw.pid} on tcp://127.0.0.1:${dw.tcpPort} and ${dw.dockerHost}`)
   log(`mode: ${s.quick ? 'quick' : 'full'}; repeats ${s.repeats} (docker CLI rows ${s.cliRepeats}); groups: ${[...s.groups].join(', ')}`)
 
-  const ctx: Ctx = { s, engine, direct, dockward, dw, runId }
+  const relay = s.relay ? await startRelay(direct) : null
+  const ctx: Ctx = { s, engine, direct, dockward, relay, dw, runId }
   const steps: Array<[Group, (c: Ctx) => Promise<void>]> = [['http', httpRows], ['audit', auditRows], ['tenancy', tenancyRows], ['create', createRows], ['logs', logRows], ['exec', execRows], ['cli', cliRows]]
   for (const [group, fn] of steps) {
     if (!s.groups.has(group)) continue
@@ -637,6 +679,7 @@ async function main (): Promise<void> {
       better: r.better,
       direct: { median: e.direct, samples: r.direct },
       dockward: { median: e.dockward, samples: r.dockward },
+      ...(r.relay.length === 0 ? {} : { relay: { median: median(r.relay), samples: r.relay, ratio: median(r.relay) / e.direct } }),
       ratio: e.ratio,
       dockwardCpu: r.cpuUnit === null ? null : { unit: r.cpuUnit, median: median(r.cpu), samples: r.cpu },
       target: r.target === null ? null : 'min' in r.target ? { op: '>=', value: r.target.min } : { op: '<=', value: r.target.max },

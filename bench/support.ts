@@ -14,9 +14,9 @@ const ENGINE_SH = fileURLToPath(new URL('../scripts/engine.sh', import.meta.url)
 /** A failure the user can act on: printed without a stack. */
 export class BenchError extends Error {}
 
-/** An HTTP endpoint on loopback TCP: the engine's own listener (direct) or dockward's. */
+/** An HTTP endpoint on loopback TCP: the engine's own listener (direct), dockward's, or the bare relay's. */
 export interface Target {
-  readonly name: 'direct' | 'dockward'
+  readonly name: 'direct' | 'dockward' | 'relay'
   readonly host: string
   readonly port: number
   /** Extra request headers (`Name: value`), e.g. a tenant's token. */
