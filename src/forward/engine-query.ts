@@ -1,7 +1,7 @@
-import http from 'node:http'
-import { UpstreamLookupError, UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.ts'
+import { GatewayError, UpstreamLookupError, UpstreamProtocolError, UpstreamTimeoutError, UpstreamUnavailableError } from '../core/errors.ts'
 import { parseGoJson, serializeJson } from '../inspect/go-json.ts'
 import { isJsonObject, type JsonArray, type JsonObject, type JsonValue } from '../inspect/json-value.ts'
+import type { EngineExchange } from './engine-pool.ts'
 import type { Upstream } from './upstream.ts'
 
 /** A named volume as the engine reports it. */
@@ -46,6 +46,8 @@ export interface EngineQuery {
 }
 
 const LOOKUP_TIMEOUT_MS = 10_000
+// A whole answer, list of thousands of containers included; a lookup never streams.
+const LOOKUP_DEADLINE_MS = 60_000
 const MAX_ANSWER_BYTES = 1024 * 1024
 // A list of thousands of containers with their labels runs to megabytes.
 const MAX_LIST_BYTES = 64 * 1024 * 1024
@@ -167,24 +169,49 @@ async function getBytes (upstream: Upstream, path: string): Promise<Buffer | nul
   return answer.body
 }
 
-/** One request of dockward's own to the engine, answer capped and timed. */
+/**
+ * One request of dockward's own to the engine, on the same pool and strict answer parser as
+ * forwarded requests: an ownership decision rests on these answers. The engine has
+ * LOOKUP_TIMEOUT_MS to start its answer and LOOKUP_DEADLINE_MS to finish it; the answer is capped.
+ */
 function request (upstream: Upstream, method: string, path: string, body?: Buffer, cap = MAX_ANSWER_BYTES): Promise<{ status: number, body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': String(body.length) }
-    const req = http.request({ ...upstream.connect, agent: upstream.agent, method, path, headers, timeout: LOOKUP_TIMEOUT_MS })
-    req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${path} within ${LOOKUP_TIMEOUT_MS} ms`)))
-    req.on('error', (err) => reject(new UpstreamUnavailableError(upstream.address.url, err)))
-    req.on('response', (res) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      res.on('data', (c: Buffer) => {
-        size += c.length
-        if (size > cap) { req.destroy(new Error(`answer to ${method} ${path} is too large`)); return }
-        chunks.push(c)
+    // HTTP/1.1 needs a Host (the engine's Go server refuses a request without one).
+    const headers = ['Host', 'localhost']
+    if (body !== undefined) headers.push('Content-Type', 'application/json', 'Content-Length', String(body.length))
+    else if (method !== 'GET') headers.push('Content-Length', '0')
+    const chunks: Buffer[] = []
+    let size = 0
+    let status = 0
+    let settled = false
+    let exchange: EngineExchange | null = null
+    const settle = (err: Error | null): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(deadline)
+      if (err === null) {
+        resolve({ status, body: Buffer.concat(chunks, size) })
+        return
+      }
+      exchange?.abort()
+      reject(err instanceof GatewayError ? err : new UpstreamUnavailableError(upstream.address.url, err))
+    }
+    const deadline = setTimeout(() => settle(new UpstreamTimeoutError(LOOKUP_DEADLINE_MS)), LOOKUP_DEADLINE_MS)
+    try {
+      exchange = upstream.pool.request({ method, path, headers, body: body ?? null, answerTimeoutMs: LOOKUP_TIMEOUT_MS }, {
+        onHead: (head) => { status = head.status },
+        onBody: (piece) => {
+          size += piece.length
+          if (size > cap) settle(new UpstreamProtocolError(`the engine's answer to ${method} ${path} is larger than ${cap} bytes`))
+          else chunks.push(piece)
+          return true
+        },
+        onReadEnd: () => {},
+        onComplete: () => settle(null),
+        onError: (err) => settle(err)
       })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
-      res.on('error', (err) => reject(new UpstreamUnavailableError(upstream.address.url, err)))
-    })
-    req.end(body)
+    } catch (err) {
+      settle(err as Error)
+    }
   })
 }

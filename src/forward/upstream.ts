@@ -1,4 +1,3 @@
-import http from 'node:http'
 import { ConfigError } from '../core/errors.ts'
 import { EnginePool } from './engine-pool.ts'
 
@@ -37,23 +36,19 @@ export function parseUpstreamUrl (value: string): UpstreamAddress {
 /** The engine connection pool and the request options every forwarded request starts from. */
 export interface Upstream {
   readonly address: UpstreamAddress
-  /** Keep-alive connections for forwarded requests (engine-pool.ts). */
+  /** Keep-alive connections for forwarded requests and dockward's own lookups (engine-pool.ts). */
   readonly pool: EnginePool
-  /** Pooled keep-alive agent for dockward's own lookups (engine-query.ts). */
-  readonly agent: http.Agent
-  /** Connection options for http.request: socketPath, or host and port. */
+  /** Connection options for http.request (hijacks, the engine ping): socketPath, or host and port. */
   readonly connect: Readonly<{ socketPath: string } | { host: string, port: number }>
   close: () => void
 }
 
 export function createUpstream (address: UpstreamAddress): Upstream {
-  // LIFO keeps the hottest connections busy and lets the rest idle out; no socket timeout, because
-  // events, logs -f and stats responses may be quiet for hours.
-  const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' })
   const connect = address.kind === 'unix'
     ? { socketPath: address.socketPath }
     : { host: address.host, port: address.port }
-  // Idle connections and answer heads as generous as the agent's: the engine is the only peer.
+  // No socket timeout: events, logs -f and stats answers may be quiet for hours. Heads up to 1 MiB:
+  // the engine is the only peer.
   const pool = new EnginePool(address, { maxIdle: 256, maxHeadBytes: 1024 * 1024 })
-  return { address, pool, agent, connect, close: () => { agent.destroy(); pool.close() } }
+  return { address, pool, connect, close: () => pool.close() }
 }
