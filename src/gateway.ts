@@ -312,10 +312,19 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
       maxHeaderSize: limits.maxHeaderSize,
       headersTimeout: limits.headersTimeout,
       onLegacyHijack: (socket: Socket) => { legacyHijack.add(socket) },
-      reject: sendErrorOnSocket
+      reject: (socket, err) => {
+        observer.unparsed(socket, listener, err)
+        sendErrorOnSocket(socket, err)
+      }
     })
 
-    return { request, upgrade, preface, refused: (req, err) => observer.start(req, listener).refused(err) }
+    return {
+      request,
+      upgrade,
+      preface,
+      refused: (req, err) => observer.start(req, listener).refused(err),
+      unparsed: (socket, err) => observer.unparsed(socket, listener, err)
+    }
   }
 
   return { sinkFor, upstream, close: upstream.close }

@@ -29,6 +29,8 @@ export interface RequestSink {
   preface: (socket: net.Socket, first: Buffer, proceed: (bytes: Buffer) => void) => void
   /** A request the listener refused itself (the browser guard), for the audit log. */
   refused?: (req: http.IncomingMessage, err: GatewayError) => void
+  /** A connection refused before a request on it parsed (malformed HTTP, headers too large or slow), for the audit log. */
+  unparsed?: (socket: Duplex, err: GatewayError) => void
 }
 
 export type ResumeHttp = (socket: Duplex, unread: Buffer) => void
@@ -94,7 +96,7 @@ export async function startListener (address: ListenAddress, limits: Limits, sin
       sendError(res, refused)
     }
   })
-  httpServer.on('clientError', onClientError)
+  httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket, sink))
   // A connection enters the HTTP parser here, first after the preface and again after an upgrade
   // the engine did not grant. 'connection' may be emitted by users to inject sockets (Node docs).
   const resume: ResumeHttp = (socket, unread) => {
@@ -286,12 +288,15 @@ function listen (server: net.Server, options: net.ListenOptions): Promise<void> 
   })
 }
 
-// Malformed HTTP, oversize headers, slow headers: answer in the engine's format and close.
-function onClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
+// Malformed HTTP, oversize headers, slow headers: recorded, answered in the engine's format, closed.
+// A client that reset or closed mid-request is not a request anyone answered: nothing to record.
+function onClientError (err: NodeJS.ErrnoException, socket: Duplex, sink: RequestSink): void {
   if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return }
-  sendErrorOnSocket(socket, err.code === 'HPE_HEADER_OVERFLOW'
+  const refusal = err.code === 'HPE_HEADER_OVERFLOW'
     ? new HeadersTooLargeError()
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT'
       ? new HeadersTimeoutError()
-      : new MalformedRequestError(err.code ?? 'parse error'))
+      : new MalformedRequestError(err.code ?? 'parse error')
+  sink.unparsed?.(socket, refusal)
+  sendErrorOnSocket(socket, refusal)
 }

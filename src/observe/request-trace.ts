@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { AuditUnavailableError, GatewayError } from '../core/errors.ts'
 import type { Decision } from '../decide/policy-input.ts'
 import type { Identity } from '../identify/identity.ts'
@@ -45,6 +47,12 @@ export interface RequestTrace {
 /** Starts a trace per request. */
 export interface RequestObserver {
   start: (req: IncomingMessage, listener: string) => RequestTrace
+  /**
+   * A connection answered and closed before any request on it could be parsed: malformed HTTP,
+   * headers too large or too slow, an HTTP/2 preface. One `request` record with what is known
+   * (listener, client address, the refusal), so that an auditor sees the attempt.
+   */
+  unparsed: (socket: Duplex, listener: string, err: GatewayError) => void
 }
 
 const noopTrace: RequestTrace = {
@@ -62,7 +70,7 @@ const noopTrace: RequestTrace = {
 }
 
 /** For a gateway run without audit and metrics (tests, embedding). */
-export const noopObserver: RequestObserver = { start: () => noopTrace }
+export const noopObserver: RequestObserver = { start: () => noopTrace, unparsed () {} }
 
 export interface ObserverOptions {
   /** null: audit is off (metrics still count). */
@@ -81,7 +89,12 @@ export interface ObserverOptions {
  */
 export function createRequestObserver ({ audit, failClosed, metrics }: ObserverOptions): RequestObserver {
   const sinks: TraceSinks = { audit, failClosed, metrics }
-  return { start: (req, listener) => new Trace(sinks, req, listener) }
+  return {
+    start: (req, listener) => new Trace(sinks, req, listener),
+    unparsed: (socket, listener, err) => {
+      new Trace(sinks, { socket, rawHeaders: [], url: '', method: '' }, listener).refused(err)
+    }
+  }
 }
 
 interface TraceSinks {
@@ -89,6 +102,9 @@ interface TraceSinks {
   readonly failClosed: boolean
   readonly metrics: GatewayMetrics
 }
+
+/** What a trace reads of a request: a parsed one, or only the connection of one that never parsed. */
+type TracedRequest = Pick<IncomingMessage, 'rawHeaders' | 'url' | 'method'> & { readonly socket: Duplex }
 
 /** One request's trace: a class rather than closures, as it is made for every request. */
 class Trace implements RequestTrace {
@@ -99,9 +115,9 @@ class Trace implements RequestTrace {
   #protocol = ''
   #done = false
 
-  constructor (sinks: TraceSinks, req: IncomingMessage, listener: string) {
+  constructor (sinks: TraceSinks, req: TracedRequest, listener: string) {
     this.#sinks = sinks
-    const socket = req.socket
+    const socket = req.socket as Partial<Pick<Socket, 'remoteAddress' | 'remotePort'>>
     const ua = rawHeader(req.rawHeaders, 'user-agent')
     const url = req.url ?? ''
     const q = url.indexOf('?')

@@ -293,6 +293,29 @@ admin:
       assert.equal(r.path, '/v1.41/containers/json')
     })
 
+    test('connections refused before a request parsed are recorded: malformed HTTP, oversize headers, an HTTP/2 preface', async () => {
+      const tcp = { host: '127.0.0.1', port: dw.tcpPort! }
+      const cases: Array<[string, string | Buffer, number]> = [
+        ['DW_ERR_MALFORMED_REQUEST', 'GET /v1.41/_ping HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n', 400],
+        ['DW_ERR_HEADERS_TOO_LARGE', `GET /v1.41/_ping HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(1100 * 1024)}\r\n\r\n`, 431],
+        ['DW_ERR_HTTP_VERSION_NOT_SUPPORTED', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 505]
+      ]
+      for (const [code, bytes, status] of cases) {
+        const raw = await rawExchange(tcp, bytes)
+        assert.deepEqual(statusCodes(raw), [status], code)
+        const r = (await waitAudit(auditFile, (rs) => rs.some((x) => x.error?.code === code))).find((x) => x.error?.code === code)
+        assert.ok(r !== undefined, `no audit record for ${code}`)
+        assertShape(r)
+        assert.equal(r.status, status)
+        assert.equal(r.event, 'request')
+        assert.equal(r.decision, 'none')
+        assert.equal(r.operation, null)
+        assert.match(r.listener, /^tcp:\/\/127\.0\.0\.1:/)
+        assert.match(r.remote, /^127\.0\.0\.1:\d+$/)
+        assert.equal(r.identity.name, null)
+      }
+    })
+
     test('no planted secret appears anywhere in the audit file', () => {
       const text = readFileSync(auditFile, 'utf8')
       const forms = Object.values(SECRETS).flatMap((s) => [s, Buffer.from(s).toString('base64')])
