@@ -118,6 +118,12 @@ async function serve (argv: readonly string[]): Promise<void> {
       problems.push((err as Error).message)
       log(`admin token reload failed, keeping the token in force: ${(err as Error).message}`)
     }
+    try {
+      admin?.reloadTls()
+    } catch (err) {
+      problems.push(`TLS on the admin API: ${(err as Error).message}`)
+      log(`admin API TLS reload failed, keeping the certificates in force: ${(err as Error).message}`)
+    }
     const current = policy.current()
     return {
       ok: problems.length === 0,

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client'
 import { ConfigError } from '../core/errors.ts'
 import { AMBIGUOUS, bearerToken } from '../identify/authenticator.ts'
 import { browserGuard } from '../listen/browser-guard.ts'
-import { loadSecureContextOptions } from '../listen/tls-settings.ts'
+import { secureContextOptions } from '../listen/tls-settings.ts'
 import { bindUnixSocket } from '../listen/unix-socket.ts'
 import type { AdminConfig } from './admin-settings.ts'
 
@@ -42,6 +42,11 @@ export interface AdminServer {
   readonly bound: string
   /** Re-reads the token file (on reload). Throws a ConfigError, keeping the old token, when it cannot. */
   reloadToken: () => void
+  /**
+   * Re-reads the TLS certificate, key and client CA of a tls:// admin listener (on reload): new
+   * connections get them. Throws a ConfigError, keeping the ones in force, when they cannot be read.
+   */
+  reloadTls: () => void
   close: () => Promise<void>
 }
 
@@ -70,15 +75,22 @@ export async function startAdminServer (config: AdminConfig, sources: AdminSourc
 
   const address = config.address
   const tlsSettings = address.kind === 'tcp' ? address.tls : undefined
+  let tlsServer: https.Server | null = null
   const app = Fastify({
     logger: false,
     bodyLimit: 1024,
     // dockward's own server: HTTP or HTTPS with the listener's files (client certificates, when
     // a client CA is set, are required in the handshake).
-    serverFactory: (handler) => tlsSettings === undefined
-      ? http.createServer(handler)
-      : https.createServer({ ...loadSecureContextOptions(tlsSettings), requestCert: tlsSettings.clientCa !== undefined, rejectUnauthorized: tlsSettings.clientCa !== undefined }, handler)
+    serverFactory: (handler) => {
+      if (tlsSettings === undefined) return http.createServer(handler)
+      const requireCerts = tlsSettings.clientCa !== undefined
+      tlsServer = https.createServer({ ...secureContextOptions(tlsSettings), requestCert: requireCerts, rejectUnauthorized: requireCerts }, handler)
+      return tlsServer
+    }
   })
+  const reloadTls = (): void => {
+    if (tlsServer !== null && tlsSettings !== undefined) tlsServer.setSecureContext(secureContextOptions(tlsSettings))
+  }
   // A web page must not read /metrics or /policy (a fetch, or a name rebound to 127.0.0.1): the
   // same guard as the proxied TCP listeners. Prometheus, kubelet probes and curl send no Origin.
   const guard = browserGuard(address)
@@ -172,6 +184,7 @@ export async function startAdminServer (config: AdminConfig, sources: AdminSourc
   return {
     bound,
     reloadToken,
+    reloadTls,
     close: async () => {
       await app.close()
       if (address.kind === 'unix') fs.rmSync(address.path, { force: true })

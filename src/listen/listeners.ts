@@ -1,4 +1,3 @@
-import { constants as cryptoConstants } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
@@ -10,7 +9,7 @@ import { bindUnixSocket } from './unix-socket.ts'
 import { ConfigError, HeadersTimeoutError, HeadersTooLargeError, MalformedRequestError, type GatewayError } from '../core/errors.ts'
 import { sendError, sendErrorOnSocket } from '../core/error-response.ts'
 import { browserGuard } from './browser-guard.ts'
-import { loadSecureContextOptions, type TlsSettings } from './tls-settings.ts'
+import { secureContextOptions, type TlsSettings } from './tls-settings.ts'
 
 /** What the listeners hand every connection's requests to. */
 export interface RequestSink {
@@ -262,17 +261,6 @@ function createTlsServer (settings: TlsSettings, limits: Limits, accept: (socket
   // Failed and timed-out handshakes: nothing to answer, the peer speaks no TLS we accept.
   server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy())
   return server
-}
-
-// The same options at start and on every reload: setSecureContext() resets what it is not given.
-// A new context also has new session ticket keys, so sessions from before a reload (verified
-// against the old client CAs) are not resumed after it.
-function secureContextOptions (settings: TlsSettings): tls.SecureContextOptions {
-  return {
-    ...loadSecureContextOptions(settings),
-    // Client certificates are only ever checked in the first handshake; no renegotiation.
-    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION
-  }
 }
 
 function listen (server: net.Server, options: net.ListenOptions): Promise<void> {

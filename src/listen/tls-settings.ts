@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
+import { constants as cryptoConstants, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import tls from 'node:tls'
 import { ConfigError } from '../core/errors.ts'
@@ -113,5 +113,19 @@ function read (path: string, what: string): Buffer {
     return readFileSync(path)
   } catch (err) {
     throw new ConfigError(`cannot read TLS ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+}
+
+/**
+ * The options a TLS server gets at start and on every reload, for the proxied listeners and the
+ * admin API alike: setSecureContext() resets what it is not given. A new context also has new
+ * session ticket keys, so sessions from before a reload (verified against the old client CAs)
+ * are not resumed after it.
+ */
+export function secureContextOptions (settings: TlsSettings): tls.SecureContextOptions {
+  return {
+    ...loadSecureContextOptions(settings),
+    // Client certificates are only ever checked in the first handshake; no renegotiation.
+    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION
   }
 }

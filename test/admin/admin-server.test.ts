@@ -1,14 +1,18 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createHash, X509Certificate } from 'node:crypto'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
+import type tls from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveAdmin, type AdminInput } from '../../src/admin/admin-settings.ts'
 import { startAdminServer, type AdminSources, type CheckResult } from '../../src/admin/admin-server.ts'
 import { parseUpstreamUrl } from '../../src/forward/upstream.ts'
 import { createMetrics } from '../../src/observe/metrics.ts'
+import { parseTlsSettings } from '../../src/listen/tls-settings.ts'
+import { makeTestPki } from '../support/certs.ts'
 
 const TOKEN = 'admin-token-for-the-admin-server-test'
 const upstream = parseUpstreamUrl('unix:///nonexistent/docker.sock')
@@ -157,4 +161,36 @@ test('a unix socket gets its mode', async (t) => {
   await start(t, { listen: `unix://${path}?mode=0600` })
   assert.equal(statSync(path).mode & 0o777, 0o600)
   assert.equal((await ask({ socketPath: path }, 'GET', '/healthz')).status, 200)
+})
+
+test('a tls:// admin listener takes a renewed certificate on reloadTls(), and keeps it when the files are wrong', async (t) => {
+  const pki = makeTestPki()
+  t.after(pki.cleanup)
+  const dir = mkdtempSync(join(tmpdir(), 'dw-admin-tls-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const files = { cert: join(dir, 'server.pem'), key: join(dir, 'server-key.pem') }
+  copyFileSync(pki.server.cert, files.cert)
+  copyFileSync(pki.server.key, files.key)
+  const { server, port } = await start(t, { listen: 'tls://127.0.0.1:0', tls: parseTlsSettings({ ...files, clientCa: pki.ca.cert }, 'admin.tls') })
+  const served = (): Promise<{ fingerprint: string, status: number }> => new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path: '/healthz', agent: false, ca: readFileSync(pki.ca.cert), cert: readFileSync(pki.alice.cert), key: readFileSync(pki.alice.key) }, (res) => {
+      const fingerprint = (res.socket as tls.TLSSocket).getPeerX509Certificate()!.fingerprint256
+      res.resume()
+      res.on('end', () => resolve({ fingerprint, status: res.statusCode ?? 0 }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  const fingerprint = (path: string): string => new X509Certificate(readFileSync(path)).fingerprint256
+  assert.deepEqual(await served(), { fingerprint: fingerprint(pki.server.cert), status: 200 })
+
+  const renewed = pki.issue('admin-renewed', { cn: '127.0.0.1', eku: 'serverAuth', san: ['IP:127.0.0.1'] })
+  copyFileSync(renewed.cert, files.cert)
+  copyFileSync(renewed.key, files.key)
+  server.reloadTls()
+  assert.deepEqual(await served(), { fingerprint: fingerprint(renewed.cert), status: 200 })
+
+  copyFileSync(pki.alice.key, files.key)
+  assert.throws(() => server.reloadTls(), /does not belong to the certificate/)
+  assert.deepEqual(await served(), { fingerprint: fingerprint(renewed.cert), status: 200 })
 })
