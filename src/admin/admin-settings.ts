@@ -12,6 +12,7 @@ export interface AdminInput {
   tls?: TlsSettings
   mode?: string
   group?: string
+  owner?: string
   /** SHA-256 of the bearer token that `POST /reload` (and, off loopback, every read) requires. */
   tokenSha256?: string
   /** A file holding the token itself (a mounted secret); re-read on reload. */
@@ -32,7 +33,7 @@ export interface AdminConfig {
   readonly protectReads: boolean
 }
 
-export const ADMIN_KEYS = ['listen', 'tls', 'mode', 'group', 'tokenSha256', 'tokenFile', 'allowUnauthenticatedTcp']
+export const ADMIN_KEYS = ['listen', 'tls', 'mode', 'group', 'owner', 'tokenSha256', 'tokenFile', 'allowUnauthenticatedTcp']
 
 /**
  * Reads the config file's `admin` mapping (`tls` is parsed by the caller, which knows the file's
@@ -43,16 +44,17 @@ export const ADMIN_KEYS = ['listen', 'tls', 'mode', 'group', 'tokenSha256', 'tok
 export function parseAdminSettings (raw: unknown, where: string): AdminInput {
   const obj = objectWithKeys(raw, where, ADMIN_KEYS)
   const out: AdminInput = {}
-  const str = (key: 'listen' | 'mode' | 'group' | 'tokenFile'): void => {
+  const str = (key: 'listen' | 'mode' | 'group' | 'owner' | 'tokenFile'): void => {
     const v = obj[key]
     if (v === undefined || v === null) return
-    if (key === 'group' && typeof v === 'number') { out.group = String(v); return }
+    if ((key === 'group' || key === 'owner') && typeof v === 'number') { out[key] = String(v); return }
     if (typeof v !== 'string' || v === '') throw new ConfigError(`${where}.${key}: expected a non-empty string`)
     out[key] = v
   }
   str('listen')
   str('mode')
   str('group')
+  str('owner')
   str('tokenFile')
   if (obj.tokenSha256 !== undefined) out.tokenSha256 = parseSha256(obj.tokenSha256, `${where}.tokenSha256`)
   if (obj.allowUnauthenticatedTcp !== undefined) {
@@ -75,7 +77,7 @@ export function resolveAdmin (input: AdminInput, taken: ReadonlyArray<ListenAddr
     if (Object.keys(input).length > 0) throw new ConfigError('admin: listen is missing (tcp://127.0.0.1:9323, tls://HOST:PORT or unix:///PATH)')
     return null
   }
-  const address = parseListenUrl(input.listen, { tls: input.tls, mode: input.mode, group: input.group })
+  const address = parseListenUrl(input.listen, { tls: input.tls, mode: input.mode, group: input.group, owner: input.owner })
   if (input.tokenSha256 !== undefined && input.tokenFile !== undefined) throw new ConfigError('admin: tokenSha256 and tokenFile exclude each other')
   const hasToken = input.tokenSha256 !== undefined || input.tokenFile !== undefined
   const clientCerts = address.kind === 'tcp' && address.tls?.clientCa !== undefined
@@ -90,7 +92,7 @@ export function resolveAdmin (input: AdminInput, taken: ReadonlyArray<ListenAddr
   }
   // The admin listener never shares an address with the proxied API or the engine.
   const engine: ListenAddress = upstream.kind === 'unix'
-    ? { kind: 'unix', path: upstream.socketPath, url: upstream.url, mode: 0, group: null }
+    ? { kind: 'unix', path: upstream.socketPath, url: upstream.url, mode: 0, group: null, owner: null }
     : { kind: 'tcp', host: upstream.host, port: upstream.port, url: upstream.url }
   for (const other of [...taken, engine]) {
     if (sameAddress(address, other)) throw new ConfigError(`admin.listen: ${address.url} is also ${other.url}; the admin listener needs an address of its own`)

@@ -12,7 +12,7 @@ export const SERVE_USAGE = `Usage: dockward serve [options]
 
 Options:
   --listen URL        Address to accept clients on, repeatable: tcp://HOST:PORT or
-                      unix:///PATH[?mode=0660&group=docker]. Default: tcp://127.0.0.1:2375
+                      unix:///PATH[?mode=0660&group=docker&owner=alice]. Default: tcp://127.0.0.1:2375
   --upstream URL      The engine: unix:///PATH or tcp://HOST:PORT.
                       Default: $DOCKER_HOST, else unix:///var/run/docker.sock
   --policy NAME|FILE  Policy to enforce: a shipped one (default, read-only, admin) or a

@@ -69,7 +69,7 @@ export function parseConfigText (text: string, file: string): ConfigInput {
         out.listen = value.items.map((item, i) => {
           const k = `listen[${i}]`
           if (isScalar(item) && typeof item.value === 'string') return item.value
-          if (!isMap(item)) return fail(item as Node, k, 'expected tcp://HOST:PORT, unix:///PATH, or a mapping with url, mode, group')
+          if (!isMap(item)) return fail(item as Node, k, 'expected tcp://HOST:PORT, unix:///PATH, or a mapping with url, mode, group, owner')
           const entry: ListenEntryInput = { url: '' }
           for (const p of item.items) {
             const sub = isScalar(p.key) ? String(p.key.value) : ''
@@ -77,6 +77,7 @@ export function parseConfigText (text: string, file: string): ConfigInput {
             if (sub === 'url') entry.url = str(v, `${k}.url`)
             else if (sub === 'mode') entry.mode = str(v, `${k}.mode`)
             else if (sub === 'group') entry.group = isScalar(v) && typeof v.value === 'number' ? String(v.value) : str(v, `${k}.group`)
+            else if (sub === 'owner') entry.owner = isScalar(v) && typeof v.value === 'number' ? String(v.value) : str(v, `${k}.owner`)
             else if (sub === 'tls') {
               const tls = section(v, `${k}.tls`, parseTlsSettings)
               entry.tls = {
@@ -97,7 +98,7 @@ export function parseConfigText (text: string, file: string): ConfigInput {
               entry.anonymous = v.value
             } else if (sub === 'identity') {
               entry.identity = section(v, `${k}.identity`, parseFixedIdentity)
-            } else fail(p.key as Node, `${k}.${sub}`, 'unknown setting (url, mode, group, tls, authentication, anonymous, identity)')
+            } else fail(p.key as Node, `${k}.${sub}`, 'unknown setting (url, mode, group, owner, tls, authentication, anonymous, identity)')
           }
           if (entry.url === '') fail(item, `${k}.url`, 'missing')
           return entry

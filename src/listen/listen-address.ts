@@ -23,19 +23,21 @@ export type ListenAddress =
     readonly mode: number
     /** Group that owns the socket (name or numeric id), or null to keep the process's group. */
     readonly group: string | null
+    /** User that owns the socket (name or numeric id), or null to keep the process's user. */
+    readonly owner: string | null
   }
 
 export const DEFAULT_SOCKET_MODE = 0o660
 
 /** Settings a unix listener may carry besides its path (from the YAML object form or the URL query). */
-export interface UnixSocketSettings { mode?: string | undefined, group?: string | undefined }
+export interface UnixSocketSettings { mode?: string | undefined, group?: string | undefined, owner?: string | undefined }
 
 /** Everything a listen entry may carry besides its URL: socket settings, or the files of a `tls://` listener. */
 export interface ListenSettings extends UnixSocketSettings { tls?: TlsSettings | undefined }
 
 /**
  * Parses `tcp://HOST:PORT`, `tls://HOST:PORT` (needs `settings.tls`) or `unix:///PATH`
- * (optionally `?mode=0660&group=docker`).
+ * (optionally `?mode=0660&group=docker&owner=alice`).
  *
  * @example parseListenUrl('tls://0.0.0.0:2376', { tls: { cert: 'server.pem', key: 'server-key.pem', clientCa: 'ca.pem' } })
  */
@@ -68,16 +70,18 @@ export function parseListenUrl (value: string, settings: ListenSettings = {}): L
       throw new ConfigError(`listen address ${JSON.stringify(value)}: expected unix:///absolute/path`)
     }
     for (const key of url.searchParams.keys()) {
-      if (key !== 'mode' && key !== 'group') throw new ConfigError(`listen address ${JSON.stringify(value)}: unknown setting ${JSON.stringify(key)} (mode, group)`)
+      if (key !== 'mode' && key !== 'group' && key !== 'owner') throw new ConfigError(`listen address ${JSON.stringify(value)}: unknown setting ${JSON.stringify(key)} (mode, group, owner)`)
     }
     const modeText = settings.mode ?? url.searchParams.get('mode') ?? undefined
     const group = settings.group ?? url.searchParams.get('group') ?? null
+    const owner = settings.owner ?? url.searchParams.get('owner') ?? null
     return {
       kind: 'unix',
       path: decodeURIComponent(url.pathname),
       url: value.replace(/\?.*$/, ''),
       mode: modeText === undefined ? DEFAULT_SOCKET_MODE : parseMode(modeText),
-      group: group === '' ? null : group
+      group: group === '' ? null : group,
+      owner: owner === '' ? null : owner
     }
   }
   throw new ConfigError(`listen address ${JSON.stringify(value)}: unsupported scheme ${url.protocol} (use tcp://, tls:// or unix://)`)

@@ -27,31 +27,42 @@ export async function clearStaleSocket (path: string): Promise<void> {
 
 /** Resolves a group name or numeric id from /etc/group. */
 export function resolveGroup (group: string): number {
-  if (/^[0-9]+$/.test(group)) return Number(group)
-  let text = ''
-  try {
-    text = fs.readFileSync('/etc/group', 'utf8')
-  } catch {}
-  for (const line of text.split('\n')) {
-    const [name, , gid] = line.split(':')
-    if (name === group && gid !== undefined) return Number(gid)
-  }
-  throw new ConfigError(`group ${JSON.stringify(group)} does not exist`)
+  return resolveId(group, '/etc/group', 'group')
 }
 
-/** Where and how a unix socket is made: its path, file mode and group. */
-export interface UnixSocketAddress { readonly path: string, readonly mode: number, readonly group: string | null }
+/** Resolves a user name or numeric id from /etc/passwd. */
+export function resolveUser (user: string): number {
+  return resolveId(user, '/etc/passwd', 'user')
+}
+
+// Both files have the name first and the numeric id third (name:x:id:…).
+function resolveId (value: string, file: string, what: string): number {
+  if (/^[0-9]+$/.test(value)) return Number(value)
+  let text = ''
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch {}
+  for (const line of text.split('\n')) {
+    const [name, , id] = line.split(':')
+    if (name === value && id !== undefined && /^[0-9]+$/.test(id)) return Number(id)
+  }
+  throw new ConfigError(`${what} ${JSON.stringify(value)} does not exist`)
+}
+
+/** Where and how a unix socket is made: its path, file mode, group and owner. */
+export interface UnixSocketAddress { readonly path: string, readonly mode: number, readonly group: string | null, readonly owner: string | null }
 
 /**
  * Binds a server to a unix socket path: everything that can fail is checked before the socket
  * exists (so a failed start leaves nothing), the socket is created owner-only and then given its
- * group and mode, so there is no moment where others could connect. `undo` closes the server
- * when the mode or group cannot be set.
+ * owner, group and mode, so there is no moment where others could connect. `undo` closes the
+ * server when they cannot be set (a different owner needs root).
  *
  * @example await bindUnixSocket(address, () => listen(server, { path: address.path }), () => server.close())
  */
 export async function bindUnixSocket (address: UnixSocketAddress, listen: () => Promise<unknown>, undo: () => unknown): Promise<void> {
   const gid = address.group === null ? -1 : resolveGroup(address.group)
+  const uid = address.owner === null ? -1 : resolveUser(address.owner)
   await clearStaleSocket(address.path)
   const old = process.umask(0o177)
   try {
@@ -60,7 +71,7 @@ export async function bindUnixSocket (address: UnixSocketAddress, listen: () => 
     process.umask(old)
   }
   try {
-    fs.chownSync(address.path, -1, gid)
+    fs.chownSync(address.path, uid, gid)
     fs.chmodSync(address.path, address.mode)
   } catch (err) {
     await undo()

@@ -10,6 +10,9 @@ test('reads every setting', () => {
     '  - url: unix:///run/dockward.sock',
     '    mode: "0660"',
     '    group: docker',
+    '  - url: unix:///run/dockward-alice.sock',
+    '    mode: "0600"',
+    '    owner: 1001',
     'upstream: unix:///var/run/docker.sock',
     'policy: read-only',
     'dangerouslyAllowUnauthenticatedTcp: false',
@@ -20,7 +23,7 @@ test('reads every setting', () => {
     '  shutdownTimeout: 20000'
   ].join('\n'), 'c.yaml')
   assert.deepEqual(cfg, {
-    listen: ['tcp://127.0.0.1:2375', { url: 'unix:///run/dockward.sock', mode: '0660', group: 'docker' }],
+    listen: ['tcp://127.0.0.1:2375', { url: 'unix:///run/dockward.sock', mode: '0660', group: 'docker' }, { url: 'unix:///run/dockward-alice.sock', mode: '0600', owner: '1001' }],
     upstream: 'unix:///var/run/docker.sock',
     policy: 'read-only',
     dangerouslyAllowUnauthenticatedTcp: false,
@@ -37,7 +40,7 @@ test('errors name the file, line, column and key', () => {
   const cases: Array<[string, RegExp]> = [
     ['upstream: unix:///x\nlisen:\n  - tcp://127.0.0.1:1\n', /^c\.yaml:2:1: lisen: unknown setting/],
     ['listen: tcp://127.0.0.1:1\n', /^c\.yaml:1:9: listen: expected a list/],
-    ['listen:\n  - url: unix:///x\n    owner: me\n', /^c\.yaml:3:5: listen\[0\]\.owner: unknown setting/],
+    ['listen:\n  - url: unix:///x\n    user: me\n', /^c\.yaml:3:5: listen\[0\]\.user: unknown setting/],
     ['listen:\n  - mode: "0660"\n', /^c\.yaml:2:5: listen\[0\]\.url: missing/],
     ['limits:\n  maxHeaderSize: big\n', /^c\.yaml:2:18: limits\.maxHeaderSize: expected a positive integer/],
     ['limits:\n  requestTimeout: 5\n', /^c\.yaml:2:3: limits\.requestTimeout: unknown setting/],

@@ -28,7 +28,7 @@ test('flags override the file; a repeated --listen replaces the file\'s list', (
     { listen: ['unix:///tmp/x.sock?mode=0600&group=0'], upstream: 'unix:///flag.sock' },
     {}
   )
-  assert.deepEqual(cfg.listen, [{ kind: 'unix', path: '/tmp/x.sock', url: 'unix:///tmp/x.sock', mode: 0o600, group: '0', auth: { methods: [], anonymous: true, identity: null } }])
+  assert.deepEqual(cfg.listen, [{ kind: 'unix', path: '/tmp/x.sock', url: 'unix:///tmp/x.sock', mode: 0o600, group: '0', owner: null, auth: { methods: [], anonymous: true, identity: null } }])
   assert.equal(cfg.upstream.url, 'unix:///flag.sock')
   assert.equal(cfg.limits.headersTimeout, 5)
   assert.equal(cfg.limits.maxHeaderSize, DEFAULT_LIMITS.maxHeaderSize)
@@ -47,7 +47,7 @@ test('a non-loopback TCP listener needs the loud flag', () => {
 test('rejects a listener that is the upstream, duplicates, and bad URLs', () => {
   assert.throws(() => resolveConfig({}, { listen: ['unix:///var/run/docker.sock'] }, {}), /is the upstream itself/)
   assert.throws(() => resolveConfig({}, { listen: ['tcp://127.0.0.1:1', 'tcp://127.0.0.1:1'] }, {}), /listed twice/)
-  const bad = ['127.0.0.1:2375', 'http://127.0.0.1:1', 'tcp://127.0.0.1', 'unix://relative.sock', 'unix:///x.sock?mode=999', 'unix:///x.sock?mode=rw', 'unix:///x.sock?mode=0060', 'unix:///x.sock?owner=me']
+  const bad = ['127.0.0.1:2375', 'http://127.0.0.1:1', 'tcp://127.0.0.1', 'unix://relative.sock', 'unix:///x.sock?mode=999', 'unix:///x.sock?mode=rw', 'unix:///x.sock?mode=0060', 'unix:///x.sock?user=me']
   for (const url of bad) assert.throws(() => resolveConfig({}, { listen: [url] }, {}), ConfigError, url)
   for (const up of ['ssh://host', 'unix://', 'tcp://h/x', 'npipe:////./pipe/docker_engine']) {
     assert.throws(() => resolveConfig({}, { upstream: up }, {}), ConfigError, up)

@@ -2,14 +2,15 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import https from 'node:https'
 import net from 'node:net'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose'
 import { engineRequest, requireEngine, type TestEngine } from '../support/engine.ts'
 import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { rawExchange } from '../support/raw-client.ts'
-import { DOCKER_CLIS, cliMissing, docker, uniqueName, type DockerCli } from '../support/cli.ts'
+import { DOCKER_CLIS, cliMissing, docker, firstCli, uniqueName, type DockerCli } from '../support/cli.ts'
 import { makeTestPki, type CertFiles, type TestPki } from '../support/certs.ts'
 import { hashToken } from '../../src/identify/static-token.ts'
 
@@ -57,6 +58,8 @@ function suite (eng: TestEngine): void {
     before(async () => {
       pki = makeTestPki()
       dir = mkdtempSync(join(tmpdir(), 'dw-identity-'))
+      // Other users may pass through (not list) the folder, to reach the socket given to `daemon`.
+      chmodSync(dir, 0o711)
       const { privateKey, publicKey } = await generateKeyPair('RS256')
       publicPem = await exportSPKI(publicKey)
       const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }
@@ -72,6 +75,10 @@ function suite (eng: TestEngine): void {
 listen:
   - url: unix://${socketPath}
     identity: { name: ci-7, tenant: team-a, groups: [ci] }
+  - url: unix://${join(dir, 'daemon.sock')}
+    mode: "0600"
+    owner: daemon
+    identity: { name: ci-8, tenant: team-a, groups: [ci] }
   - url: tls://127.0.0.1:0
     tls: { cert: ${pki.server.cert}, key: ${pki.server.key}, clientCa: ${pki.ca.cert} }
     authentication: [mtls, jwt, token]
@@ -155,6 +162,31 @@ policy: ${join(dir, 'policy.yaml')}
         })
       })
     }
+
+    test('a socket given to one user (owner: daemon, mode 0600): that user\'s docker CLI gets through, another user\'s is refused by the kernel', async (t) => {
+      const cli = firstCli()
+      if (process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv') || cli === null) {
+        t.skip('SKIPPED: needs root, setpriv and a docker CLI to run the CLI as other users')
+        return
+      }
+      const socket = join(dir, 'daemon.sock')
+      assert.equal(statSync(socket).uid, 1, 'Debian\'s daemon user is uid 1')
+      const asUser = (uid: number): ReturnType<typeof spawnSync> => {
+        const config = mkdtempSync(join(dir, 'docker-config-'))
+        chownSync(config, uid, uid)
+        return spawnSync('/usr/bin/setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', cli.path, '-H', `unix://${socket}`, 'version', '--format', '{{.Server.APIVersion}}'], {
+          env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: config, DOCKER_CONFIG: config },
+          encoding: 'utf8',
+          timeout: 30_000
+        })
+      }
+      const owner = asUser(1)
+      assert.equal(owner.status, 0, String(owner.stderr))
+      assert.match(String(owner.stdout), /^1\.\d+\n$/)
+      const other = asUser(65534)
+      assert.notEqual(other.status, 0)
+      assert.match(String(other.stderr), /permission denied/)
+    })
 
     /** A raw HTTPS request to the TLS listener; the request would create a container. */
     function attempt (name: string, options: { client?: CertFiles, authorization?: string }): Promise<{ status: number, body: string }> {

@@ -1,19 +1,21 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isLoopback, parseListenUrl } from '../../src/listen/listen-address.ts'
 import { startListener } from '../../src/listen/listeners.ts'
-import { resolveGroup } from '../../src/listen/unix-socket.ts'
+import { resolveGroup, resolveUser } from '../../src/listen/unix-socket.ts'
 import { DEFAULT_LIMITS } from '../../src/config/config.ts'
 
 test('parses tcp and unix listen URLs with socket settings', () => {
   assert.deepEqual(parseListenUrl('tcp://127.0.0.1:2375'), { kind: 'tcp', host: '127.0.0.1', port: 2375, url: 'tcp://127.0.0.1:2375' })
   assert.deepEqual(parseListenUrl('tcp://[::1]:0'), { kind: 'tcp', host: '::1', port: 0, url: 'tcp://[::1]:0' })
-  assert.deepEqual(parseListenUrl('unix:///run/d.sock?mode=0600&group=docker'), { kind: 'unix', path: '/run/d.sock', url: 'unix:///run/d.sock', mode: 0o600, group: 'docker' })
-  assert.deepEqual(parseListenUrl('unix:///run/d.sock', { mode: '0666' }), { kind: 'unix', path: '/run/d.sock', url: 'unix:///run/d.sock', mode: 0o666, group: null })
+  assert.deepEqual(parseListenUrl('unix:///run/d.sock?mode=0600&group=docker'), { kind: 'unix', path: '/run/d.sock', url: 'unix:///run/d.sock', mode: 0o600, group: 'docker', owner: null })
+  assert.deepEqual(parseListenUrl('unix:///run/d.sock', { mode: '0666' }), { kind: 'unix', path: '/run/d.sock', url: 'unix:///run/d.sock', mode: 0o666, group: null, owner: null })
+  assert.deepEqual(parseListenUrl('unix:///run/alice.sock?mode=0600&owner=alice'), { kind: 'unix', path: '/run/alice.sock', url: 'unix:///run/alice.sock', mode: 0o600, group: null, owner: 'alice' })
+  assert.equal((parseListenUrl('unix:///run/a.sock?owner=alice', { owner: '1001' }) as { owner: string }).owner, '1001')
 })
 
 test('loopback detection', () => {
@@ -37,6 +39,25 @@ test('a unix listener gets its mode, and a stale socket file is replaced', async
   assert.equal(statSync(path).gid, resolveGroup('daemon'))
   await l.close()
   await assert.rejects(startListener(parseListenUrl(`unix://${path}?group=no-such-group-dw`), DEFAULT_LIMITS, sink), /group "no-such-group-dw" does not exist/)
+})
+
+test('a unix listener gets its owner, by user name from /etc/passwd or uid; an unknown user fails start-up and leaves no file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dw-listen-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 'alice.sock')
+  await assert.rejects(startListener(parseListenUrl(`unix://${path}?owner=no-such-user-dw`), DEFAULT_LIMITS, sink), /user "no-such-user-dw" does not exist/)
+  assert.equal(existsSync(path), false)
+  if (process.getuid?.() !== 0) {
+    // Giving a file away needs root: start-up fails and the socket goes again.
+    await assert.rejects(startListener(parseListenUrl(`unix://${path}?owner=daemon`), DEFAULT_LIMITS, sink), /cannot set owner or mode/)
+    assert.equal(existsSync(path), false)
+    return
+  }
+  // Debian's `daemon` user is uid 1: a per-tenant socket for one account, mode 0600.
+  const l = await startListener(parseListenUrl(`unix://${path}?mode=0600&owner=daemon`), DEFAULT_LIMITS, sink)
+  t.after(() => l.close())
+  assert.equal(statSync(path).uid, resolveUser('daemon'))
+  assert.equal(statSync(path).mode & 0o777, 0o600)
 })
 
 test('a socket in use or a file that is not a socket is left alone', async (t) => {
