@@ -70,17 +70,23 @@ class TurnBuffer {
       const bytes = this.#bytes
       this.#pending = []
       this.#bytes = 0
-      res.cork()
       // Small pieces (a list's 4 KiB writes) are cheaper joined than framed one by one; large ones
-      // (log frames) go as they are, in the same writev: copying them cost a copy and an
-      // allocation per byte relayed, which showed as garbage-collection time on a logs stream.
-      if (pending.length === 1 || bytes > JOIN_UP_TO_BYTES) {
-        for (const piece of pending) ok = res.write(piece)
+      // (log frames) go as they are, in one writev: copying them cost a copy and an allocation
+      // per byte relayed, which showed as garbage-collection time on a logs stream.
+      const one = pending.length === 1 ? pending[0]! : bytes <= JOIN_UP_TO_BYTES ? Buffer.concat(pending, bytes) : null
+      if (one !== null) {
+        // Node writes the head (if not yet out), the piece and the last chunk in one writev.
+        if (this.#ended) res.end(one)
+        else ok = res.write(one)
       } else {
-        ok = res.write(Buffer.concat(pending, bytes))
+        res.cork()
+        for (const piece of pending) ok = res.write(piece)
+        res.uncork()
+        // Never end() while corked: from Node 21 on, a corked chunked answer's pieces wait in the
+        // response until uncork() but end() sends the last chunk at once, ahead of them
+        // (nodejs/node#50167); the client then reads an empty body and garbage.
+        if (this.#ended) res.end()
       }
-      if (this.#ended) res.end()
-      res.uncork()
     } else if (this.#ended) {
       res.end()
     }
