@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
+import { isMap, isScalar, isSeq, type Node } from 'yaml'
+import { parseYamlText } from './yaml-text.ts'
 import { ConfigError } from '../core/errors.ts'
 import { parseOpaSettings, POLICY_ENGINE_KINDS, type PolicyEngineKind } from '../decide/opa/opa-settings.ts'
 import { parseFixedIdentity } from '../identify/fixed-identity.ts'
@@ -29,17 +30,11 @@ export function readConfigFile (file: string): ConfigInput {
 }
 
 export function parseConfigText (text: string, file: string): ConfigInput {
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  const { doc, lines } = parseYamlText(text, file)
   const where = (node: Node | null | undefined): string => {
     const offset = node?.range?.[0] ?? 0
     const p = lines.linePos(offset)
     return `${file}:${p.line}:${p.col}`
-  }
-  const firstError = doc.errors[0]
-  if (firstError !== undefined) {
-    const p = lines.linePos(firstError.pos[0])
-    throw new ConfigError(`${file}:${p.line}:${p.col}: invalid YAML: ${firstError.message.split('\n')[0]}`)
   }
   const fail = (node: Node | null | undefined, key: string, message: string): never => {
     throw new ConfigError(`${where(node)}: ${key}: ${message}`)

@@ -1,4 +1,5 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml'
+import { parseYamlText } from '../config/yaml-text.ts'
 import { ConfigError } from '../core/errors.ts'
 import type { AuthMethod } from '../identify/identity.ts'
 import type { FactName, RequestFacts } from '../inspect/request-facts.ts'
@@ -206,13 +207,7 @@ export interface YamlFile {
  * @example readYaml('a: 1\n', 'p.yaml').root // a YAMLMap
  */
 export function readYaml (text: string, file: string): YamlFile {
-  const lines = new LineCounter()
-  const doc: Document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-  const firstError = doc.errors[0]
-  if (firstError !== undefined) {
-    const p = lines.linePos(firstError.pos[0])
-    throw new ConfigError(`${file}:${p.line}:${p.col}: invalid YAML: ${firstError.message.split('\n')[0]}`)
-  }
+  const { doc, lines } = parseYamlText(text, file)
   const deref = (node: unknown): Node | null => {
     if (isAlias(node)) return (node.resolve(doc) as Node | undefined) ?? null
     return (node as Node | null | undefined) ?? null

@@ -70,23 +70,15 @@ class TurnBuffer {
       const bytes = this.#bytes
       this.#pending = []
       this.#bytes = 0
-      // Small pieces (a list's 4 KiB writes) are cheaper joined than framed one by one; large ones
-      // (log frames) go as they are, in one writev: copying them cost a copy and an allocation
-      // per byte relayed, which showed as garbage-collection time on a logs stream.
-      const one = pending.length === 1 ? pending[0]! : bytes <= JOIN_UP_TO_BYTES ? Buffer.concat(pending, bytes) : null
-      if (one !== null) {
-        // Node writes the head (if not yet out), the piece and the last chunk in one writev.
-        if (this.#ended) res.end(one)
-        else ok = res.write(one)
-      } else {
-        res.cork()
-        for (const piece of pending) ok = res.write(piece)
-        res.uncork()
-        // Never end() while corked: from Node 21 on, a corked chunked answer's pieces wait in the
-        // response until uncork() but end() sends the last chunk at once, ahead of them
-        // (nodejs/node#50167); the client then reads an empty body and garbage.
-        if (this.#ended) res.end()
-      }
+      // One write per turn, never under res.cork(): from Node 21 on, chunked writes to a corked
+      // response wait in the response itself, and (a) write() reports backpressure from that
+      // buffer, with no 'drain' to follow when the socket itself took everything (a download
+      // stalled for good), (b) end() sends the last chunk ahead of them (nodejs/node#50167).
+      // Uncorked, Node writes the head (if not yet out), the piece and, with end(), the last
+      // chunk in one writev.
+      const one = pending.length === 1 ? pending[0]! : Buffer.concat(pending, bytes)
+      if (this.#ended) res.end(one)
+      else ok = res.write(one)
     } else if (this.#ended) {
       res.end()
     }
@@ -120,7 +112,6 @@ class TurnBuffer {
 }
 
 const PACE_BELOW_BYTES = 60 * 1024
-const JOIN_UP_TO_BYTES = 64 * 1024
 const PACE_MS = 1
 
 function resumeExchange (exchange: EngineExchange): void {
