@@ -2,6 +2,7 @@
 // test/**/*.test.ts with node's test runner, and stops the engine it started.
 //   node scripts/test.mjs            all tests
 //   node scripts/test.mjs unit       only tests that need no engine (test/ minus test/e2e and engine suites still skip)
+//   node scripts/test.mjs FILE...    these test files (with an engine)
 // An engine named by DOCKWARD_TEST_DOCKER_HOST is reused and left running.
 import { spawnSync, spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const ci = process.env.CI === 'true'
 const onlyUnit = process.argv[2] === 'unit'
+const named = onlyUnit ? [] : process.argv.slice(2)
 
 function findTests (dir) {
   const out = []
@@ -24,8 +26,16 @@ function findTests (dir) {
 
 // test/exclusive/: suites that disturb the engine itself (restart it), run after all others.
 let files = findTests(join(root, 'test')).filter((f) => !f.startsWith('test/exclusive/'))
-const exclusive = onlyUnit ? [] : findTests(join(root, 'test', 'exclusive'))
+const exclusive = onlyUnit || named.length > 0 ? [] : findTests(join(root, 'test', 'exclusive'))
 if (onlyUnit) files = files.filter((f) => !f.startsWith('test/e2e/'))
+if (named.length > 0) {
+  const unknown = named.filter((f) => !files.includes(f))
+  if (unknown.length > 0) {
+    console.error(`not test files under test/ (or exclusive ones, which run only in the whole suite): ${unknown.join(', ')}`)
+    process.exit(1)
+  }
+  files = named
+}
 if (files.length === 0) {
   console.error('no test files found under test/')
   process.exit(1)
