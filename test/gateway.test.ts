@@ -46,6 +46,14 @@ describe('gateway against the real engine', { skip: engine === null ? 'no engine
     assert.match(out, /\{"message":"page not found"\}/)
   })
 
+  test('garbage pipelined behind a streaming answer cuts the connection; no 400 is written into the stream', async () => {
+    const until = Math.floor(Date.now() / 1000) + 2
+    // The events stream is open (and quiet) when the garbage arrives, 50 ms after the request.
+    const out = await rawExchange(dw.socketPath, [`GET /v1.41/events?until=${until} HTTP/1.1\r\nHost: x\r\n\r\n`, 'NOT HTTP\r\n\r\n'], 3000, 5000)
+    assert.deepEqual(statusCodes(out), [200])
+    assert.doesNotMatch(out, /"message"/)
+  })
+
   test('a request the route never upgrades stays HTTP and the next request is parsed', async () => {
     for (const split of [false, true]) {
       const first = 'GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n'

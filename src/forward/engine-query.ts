@@ -1,4 +1,4 @@
-import { GatewayError, UpstreamLookupError, UpstreamProtocolError, UpstreamTimeoutError, UpstreamUnavailableError } from '../core/errors.ts'
+import { GatewayError, toGatewayError, UpstreamLookupError, UpstreamProtocolError, UpstreamTimeoutError, UpstreamUnavailableError } from '../core/errors.ts'
 import { parseGoJson, serializeJson } from '../inspect/go-json.ts'
 import { isJsonObject, type JsonArray, type JsonObject, type JsonValue } from '../inspect/json-value.ts'
 import type { EngineExchange } from './engine-pool.ts'
@@ -211,7 +211,8 @@ function request (upstream: Upstream, method: string, path: string, body?: Buffe
         onError: (err) => settle(err)
       })
     } catch (err) {
-      settle(err as Error)
+      // The pool refused the request head before touching a connection: dockward's own fault.
+      settle(toGatewayError(err))
     }
   })
 }

@@ -70,15 +70,21 @@ class TurnBuffer {
       const bytes = this.#bytes
       this.#pending = []
       this.#bytes = 0
-      // One write per turn, never under res.cork(): from Node 21 on, chunked writes to a corked
-      // response wait in the response itself, and (a) write() reports backpressure from that
-      // buffer, with no 'drain' to follow when the socket itself took everything (a download
-      // stalled for good), (b) end() sends the last chunk ahead of them (nodejs/node#50167).
-      // Uncorked, Node writes the head (if not yet out), the piece and, with end(), the last
-      // chunk in one writev.
-      const one = pending.length === 1 ? pending[0]! : Buffer.concat(pending, bytes)
-      if (this.#ended) res.end(one)
-      else ok = res.write(one)
+      // Never under res.cork(): from Node 21 on, chunked writes to a corked response wait in the
+      // response itself, and (a) write() reports backpressure from that buffer, with no 'drain'
+      // to follow when the socket itself took everything (a download stalled for good), (b) end()
+      // sends the last chunk ahead of them (nodejs/node#50167). Uncorked, Node corks the socket
+      // itself until the next tick, so the head, the pieces and the last chunk of one turn still
+      // leave in one writev. Small pieces (a list's 4 KiB writes) are cheaper joined than framed
+      // one by one; large ones (log frames) go as they are, uncopied.
+      if (pending.length === 1 || bytes <= JOIN_UP_TO_BYTES) {
+        const one = pending.length === 1 ? pending[0]! : Buffer.concat(pending, bytes)
+        if (this.#ended) res.end(one)
+        else ok = res.write(one)
+      } else {
+        for (const piece of pending) ok = res.write(piece)
+        if (this.#ended) res.end()
+      }
     } else if (this.#ended) {
       res.end()
     }
@@ -112,6 +118,7 @@ class TurnBuffer {
 }
 
 const PACE_BELOW_BYTES = 60 * 1024
+const JOIN_UP_TO_BYTES = 64 * 1024
 const PACE_MS = 1
 
 function resumeExchange (exchange: EngineExchange): void {

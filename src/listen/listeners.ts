@@ -277,14 +277,19 @@ function listen (server: net.Server, options: net.ListenOptions): Promise<void> 
 }
 
 // Malformed HTTP, oversize headers, slow headers: recorded, answered in the engine's format, closed.
-// A client that reset or closed mid-request is not a request anyone answered: nothing to record.
+// A client that reset, or half-closed mid-request (HPE_INVALID_EOF_STATE, also mid-body of a request
+// already forwarded, whose own record tells), left: nothing to answer or record.
 function onClientError (err: NodeJS.ErrnoException, socket: Duplex, sink: RequestSink): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return }
+  if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) { socket.destroy(); return }
   const refusal = err.code === 'HPE_HEADER_OVERFLOW'
     ? new HeadersTooLargeError()
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT'
       ? new HeadersTimeoutError()
       : new MalformedRequestError(err.code ?? 'parse error')
   sink.unparsed?.(socket, refusal)
+  // Garbage pipelined behind an answer still being written: a 400 now would land inside that
+  // answer, so the connection is cut instead.
+  const answering = (socket as AnsweringSocket)[kAnswering]
+  if (answering !== undefined && !answering.writableFinished) { socket.destroy(); return }
   sendErrorOnSocket(socket, refusal)
 }

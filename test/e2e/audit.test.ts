@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -314,6 +315,23 @@ admin:
         assert.match(r.remote, /^127\.0\.0\.1:\d+$/)
         assert.equal(r.identity.name, null)
       }
+    })
+
+    test('a client that half-closes mid-body gets no "malformed request" record: its request has its own, one', async () => {
+      const socket = net.connect(dw.tcpPort!, '127.0.0.1')
+      await new Promise((resolve) => socket.once('connect', resolve))
+      const from = `127.0.0.1:${socket.localPort!}`
+      socket.on('data', () => {})
+      socket.write(`POST /v1.41/containers/create HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Image":`)
+      socket.end()
+      await new Promise((resolve) => socket.once('close', resolve))
+      await waitAudit(auditFile, (rs) => rs.some((x) => x.remote === from))
+      // Time for a second record, were there one.
+      await sleep(500)
+      const mine = readAudit(auditFile).filter((x) => x.remote === from)
+      assert.equal(mine.length, 1, JSON.stringify(mine))
+      assert.equal(mine[0]!.operation, 'ContainerCreate')
+      assert.notEqual(mine[0]!.error?.code, 'DW_ERR_MALFORMED_REQUEST')
     })
 
     test('no planted secret appears anywhere in the audit file', () => {

@@ -853,7 +853,10 @@ function rebuild (obj: { [k: string]: Plain }, entries: Array<[string, Plain]>):
   for (const [k, v] of entries) Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true })
 }
 
-function applyMutation (root: { [k: string]: Plain }, m: Mutation): void {
+function applyMutation (root: { [k: string]: Plain }, given: Mutation): void {
+  // A copy: junk from fc.constantFrom is one shared object across runs, and inserting it where a
+  // later mutation pushes into it made it contain itself (a cycle the 100,000-run pass found).
+  const m = { ...given, junk: structuredClone(given.junk) }
   const all = containers(root, null)
   const pickFrom = <T>(xs: readonly T[]): T | undefined => xs.length === 0 ? undefined : xs[m.at % xs.length]
   const maps = all.filter((c) => !Array.isArray(c.node)) as Array<{ node: { [k: string]: Plain }, key: string | null }>
