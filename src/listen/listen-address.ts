@@ -54,6 +54,10 @@ export function parseListenUrl (value: string, settings: ListenSettings = {}): L
       throw new ConfigError(`listen address ${JSON.stringify(value)}: expected ${scheme}://HOST:PORT`)
     }
     const host = url.hostname.replace(/^\[|\]$/g, '')
+    // File mode, group and owner are a unix socket's; on a port they would be silently ignored.
+    for (const key of ['mode', 'group', 'owner'] as const) {
+      if (settings[key] !== undefined) throw new ConfigError(`listen address ${JSON.stringify(value)}: ${key} is for unix:// sockets`)
+    }
     if (scheme === 'tcp') {
       // The scheme says whether a port speaks TLS, so a listener can never be plain by mistake.
       if (settings.tls !== undefined) throw new ConfigError(`listen address ${JSON.stringify(value)}: has tls settings; write a TLS listener as tls://HOST:PORT`)

@@ -16,6 +16,9 @@ test('parses tcp and unix listen URLs with socket settings', () => {
   assert.deepEqual(parseListenUrl('unix:///run/d.sock', { mode: '0666' }), { kind: 'unix', path: '/run/d.sock', url: 'unix:///run/d.sock', mode: 0o666, group: null, owner: null })
   assert.deepEqual(parseListenUrl('unix:///run/alice.sock?mode=0600&owner=alice'), { kind: 'unix', path: '/run/alice.sock', url: 'unix:///run/alice.sock', mode: 0o600, group: null, owner: 'alice' })
   assert.equal((parseListenUrl('unix:///run/a.sock?owner=alice', { owner: '1001' }) as { owner: string }).owner, '1001')
+  for (const key of ['mode', 'group', 'owner'] as const) {
+    assert.throws(() => parseListenUrl('tcp://127.0.0.1:2375', { [key]: '0600' }), new RegExp(`${key} is for unix:// sockets`))
+  }
 })
 
 test('loopback detection', () => {
