@@ -287,9 +287,15 @@ function onClientError (err: NodeJS.ErrnoException, socket: Duplex, sink: Reques
       ? new HeadersTimeoutError()
       : new MalformedRequestError(err.code ?? 'parse error')
   sink.unparsed?.(socket, refusal)
-  // Garbage pipelined behind an answer still being written: a 400 now would land inside that
-  // answer, so the connection is cut instead.
+  // Garbage pipelined behind an answer not yet written in full: a 400 now would land inside that
+  // answer, so it follows the answer, in order (or the connection goes, if the answer failed).
   const answering = (socket as AnsweringSocket)[kAnswering]
-  if (answering !== undefined && !answering.writableFinished) { socket.destroy(); return }
+  if (answering !== undefined && !answering.writableFinished) {
+    answering.once('close', () => {
+      if (answering.writableFinished && socket.writable) sendErrorOnSocket(socket, refusal)
+      else socket.destroy()
+    })
+    return
+  }
   sendErrorOnSocket(socket, refusal)
 }

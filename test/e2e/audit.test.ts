@@ -302,8 +302,14 @@ admin:
         ['DW_ERR_HTTP_VERSION_NOT_SUPPORTED', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 505]
       ]
       for (const [code, bytes, status] of cases) {
-        const raw = await rawExchange(tcp, bytes)
-        assert.deepEqual(statusCodes(raw), [status], code)
+        // dockward answers 431 and closes while the client is still sending the rest of its 1.1 MB
+        // head: the kernel may then reset the connection, and the client loses the answer. The
+        // record below still says 431.
+        const raw = await rawExchange(tcp, bytes).catch((err: NodeJS.ErrnoException) => {
+          if (code === 'DW_ERR_HEADERS_TOO_LARGE' && err.code === 'ECONNRESET') return null
+          throw err
+        })
+        if (raw !== null) assert.deepEqual(statusCodes(raw), [status], code)
         const r = (await waitAudit(auditFile, (rs) => rs.some((x) => x.error?.code === code))).find((x) => x.error?.code === code)
         assert.ok(r !== undefined, `no audit record for ${code}`)
         assertShape(r)
