@@ -71,8 +71,8 @@ export function parseConfigText (text: string, file: string): ConfigInput {
             const v = p.value as Node | null
             if (sub === 'url') entry.url = str(v, `${k}.url`)
             else if (sub === 'mode') entry.mode = str(v, `${k}.mode`)
-            else if (sub === 'group') entry.group = isScalar(v) && typeof v.value === 'number' ? String(v.value) : str(v, `${k}.group`)
-            else if (sub === 'owner') entry.owner = isScalar(v) && typeof v.value === 'number' ? String(v.value) : str(v, `${k}.owner`)
+            else if (sub === 'group') entry.group = nameOrId(v, `${k}.group`)
+            else if (sub === 'owner') entry.owner = nameOrId(v, `${k}.owner`)
             else if (sub === 'tls') {
               const tls = section(v, `${k}.tls`, parseTlsSettings)
               entry.tls = {
@@ -192,6 +192,11 @@ export function parseConfigText (text: string, file: string): ConfigInput {
   function str (node: Node | null, key: string): string {
     if (!isScalar(node) || typeof node.value !== 'string' || node.value === '') return fail(node, key, 'expected a non-empty string')
     return node.value as string
+  }
+
+  /** A group or user: a name, or a numeric id that YAML reads as a number. */
+  function nameOrId (node: Node | null, key: string): string {
+    return isScalar(node) && typeof node.value === 'number' ? String(node.value) : str(node, key)
   }
 }
 
