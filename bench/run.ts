@@ -33,8 +33,10 @@ Options:
   --only GROUPS    Comma-separated subset of: ${GROUPS.join(', ')}
   --repeats N      Repeats per row (default 3; the docker CLI rows use max(N, 5), or 1 with --quick)
   --out FILE       Where to write the JSON results (default bench/results/latest.json)
-  --relay          Also measure a bare Node TCP relay (bench/tcp-relay.ts) on the http, logs and
-                   exec rows: the floor any Node proxy pays on this machine, for reading the ratios
+  --relay          Also measure two reference proxies: a bare Node TCP relay (bench/tcp-relay.ts)
+                   on the http, logs and exec rows, the floor any Node proxy pays on this machine;
+                   and a plain Node HTTP pass-through (bench/http-passthrough.ts) on the http and
+                   logs rows, what Node's HTTP stack alone costs. For reading the ratios.
   -h, --help       Show this help
 
 Uses the engine named by DOCKWARD_TEST_DOCKER_HOST / DOCKWARD_TEST_ENGINE_TCP, or starts one with
@@ -59,7 +61,7 @@ interface Settings {
   readonly execOutBytes: number
   readonly execInBytes: number
   readonly out: string
-  /** Measure the bare Node TCP relay beside dockward where it applies. */
+  /** Measure the reference proxies (TCP relay, HTTP pass-through) beside dockward where they apply. */
   readonly relay: boolean
 }
 
@@ -132,8 +134,9 @@ interface Row {
   readonly target: { readonly min: number } | { readonly max: number } | null
   readonly direct: number[]
   readonly dockward: number[]
-  /** The bare Node TCP relay (`--relay`), on the rows where it was measured. */
+  /** The reference proxies (`--relay`), on the rows where they were measured. */
   readonly relay: number[]
+  readonly passthrough: number[]
   /** dockward's own CPU use (user + system) per unit of work, one sample per dockward run. */
   readonly cpu: number[]
   readonly cpuUnit: string | null
@@ -143,7 +146,7 @@ interface Row {
 const rows: Row[] = []
 
 function row (id: string, label: string, unit: string, better: Better, target: Row['target'], cpuUnit: string | null = null): Row {
-  const r: Row = { id, label, unit, better, target, direct: [], dockward: [], relay: [], cpu: [], cpuUnit, notes: [] }
+  const r: Row = { id, label, unit, better, target, direct: [], dockward: [], relay: [], passthrough: [], cpu: [], cpuUnit, notes: [] }
   rows.push(r)
   return r
 }
@@ -157,11 +160,14 @@ function order<T> (rep: number, direct: T, dockward: T): [T, T] {
   return rep % 2 === 0 ? [direct, dockward] : [dockward, direct]
 }
 
-/** The targets of a row that the relay applies to: direct and dockward in turn, the relay too with --relay. */
-function compared (ctx: Ctx, rep: number): Target[] {
+/**
+ * The targets of a row the references apply to: direct and dockward in turn, and with --relay the
+ * TCP relay and (on HTTP rows, not hijacks) the HTTP pass-through too.
+ */
+function compared (ctx: Ctx, rep: number, http = true): Target[] {
   const two = order(rep, ctx.direct, ctx.dockward)
-  if (ctx.relay === null) return two
-  return rep % 2 === 0 ? [...two, ctx.relay] : [ctx.relay, ...two]
+  const refs = [ctx.relay, http ? ctx.passthrough : null].filter((t): t is Target => t !== null)
+  return rep % 2 === 0 ? [...two, ...refs] : [...refs.reverse(), ...two]
 }
 
 /** Runs `fn` and, for dockward, also returns the CPU seconds dockward used meanwhile. */
@@ -196,13 +202,13 @@ function evaluate (r: Row): Evaluated {
 
 function table (): string {
   const shown = rows.filter((r) => r.direct.length > 0 && r.dockward.length > 0)
-  const withRelay = shown.some((r) => r.relay.length > 0)
-  const header = ['row', 'direct', 'dockward', 'ratio', 'target', 'result', ...(withRelay ? ['relay', 'ratio'] : [])]
+  const refs = (['relay', 'passthrough'] as const).filter((ref) => shown.some((r) => r[ref].length > 0))
+  const header = ['row', 'direct', 'dockward', 'ratio', 'target', 'result', ...refs.flatMap((ref) => [ref, 'ratio'])]
   const lines = shown.map((r) => {
     const e = evaluate(r)
     const ratio = `${e.ratio.toFixed(2)}${r.better === 'lower' ? '*' : ' '}`
-    const relay = !withRelay ? [] : r.relay.length === 0 ? ['-', '-'] : [fmt(median(r.relay)), (median(r.relay) / e.direct).toFixed(2)]
-    return [`${r.label} (${r.unit})`, fmt(e.direct), fmt(e.dockward), ratio, e.targetText, e.result, ...relay]
+    const measuredRefs = refs.flatMap((ref) => r[ref].length === 0 ? ['-', '-'] : [fmt(median(r[ref])), (median(r[ref]) / e.direct).toFixed(2)])
+    return [`${r.label} (${r.unit})`, fmt(e.direct), fmt(e.dockward), ratio, e.targetText, e.result, ...measuredRefs]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
   const render = (cells: string[]): string => cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  ')
@@ -212,7 +218,8 @@ function table (): string {
     ...lines.map(render),
     '',
     'ratio = dockward / direct (medians). Throughput rows: higher is better.',
-    ...(withRelay ? ['relay = a bare Node TCP relay (bench/tcp-relay.ts), no HTTP parsing or checks; its ratio is relay / direct.'] : []),
+    ...(refs.includes('relay') ? ['relay = a bare Node TCP relay (bench/tcp-relay.ts), no HTTP parsing or checks; its ratio is relay / direct.'] : []),
+    ...(refs.includes('passthrough') ? ['passthrough = a plain Node HTTP proxy (bench/http-passthrough.ts: node:http, keep-alive Agent, no checks); its ratio is passthrough / direct.'] : []),
     '* time/latency row: ratio = dockward time / direct time, LOWER is better.'
   ].join('\n')
 }
@@ -254,8 +261,9 @@ interface Ctx {
   readonly engine: TestEngine
   readonly direct: Target
   readonly dockward: Target
-  /** The bare Node TCP relay, with --relay. */
+  /** The reference proxies, with --relay. */
   readonly relay: Target | null
+  readonly passthrough: Target | null
   readonly dw: RunningDockward
   readonly runId: string
 }
@@ -545,7 +553,7 @@ async function execRows (ctx: Ctx): Promise<void> {
   await engineOk(ctx.engine, 'POST', `/containers/${runner}/start`)
   const out = row('exec.stdout', `exec stdout, ${s.execOutBytes / MiB} MiB`, 'MB/s', 'higher', { min: 0.95 }, 'CPU s/GB')
   for (let rep = 0; rep < s.repeats; rep++) {
-    for (const t of compared(ctx, rep)) {
+    for (const t of compared(ctx, rep, false)) {
       const { value: r, cpu } = await measured(ctx, t, () => withTimeout(execStdout(ctx, t, runner), 600_000, `${t.name} exec stdout`))
       if (cpu !== null) out.cpu.push(cpu / (r.bytes / 1e9))
       out[t.name].push(r.mbps)
@@ -554,7 +562,7 @@ async function execRows (ctx: Ctx): Promise<void> {
   }
   const inp = row('exec.stdin', `exec stdin, ${s.execInBytes / MiB} MiB`, 'MB/s', 'higher', { min: 0.95 }, 'CPU s/GB')
   for (let rep = 0; rep < s.repeats; rep++) {
-    for (const t of compared(ctx, rep)) {
+    for (const t of compared(ctx, rep, false)) {
       const { value: r, cpu } = await measured(ctx, t, () => withTimeout(execStdin(ctx, t, runner), 600_000, `${t.name} exec stdin`))
       if (cpu !== null) inp.cpu.push(cpu / (s.execInBytes / 1e9))
       inp[t.name].push(r.mbps)
@@ -573,7 +581,7 @@ async function cliRows (ctx: Ctx): Promise<void> {
   const hosts = { direct: ctx.engine.dockerHost, dockward: ctx.dw.dockerHost }
   const time = async (t: Target, args: string[]): Promise<{ ms: number, out: string }> => {
     const t0 = process.hrtime.bigint()
-    if (t.name === 'relay') throw new BenchError('the CLI rows do not measure the relay')
+    if (t.name === 'relay' || t.name === 'passthrough') throw new BenchError('the CLI rows do not measure the reference proxies')
     const out = await capture(DOCKER_CLI, ['-H', hosts[t.name], ...args], 120_000, env)
     return { ms: elapsedSec(t0) * 1000, out }
   }
@@ -594,22 +602,25 @@ async function cliRows (ctx: Ctx): Promise<void> {
   }
 }
 
-/** Starts bench/tcp-relay.ts in front of the engine's TCP listener; stopped (by PID) at cleanup. */
-async function startRelay (direct: Target): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/tcp-relay.ts`, direct.host, String(direct.port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+/**
+ * Starts a reference proxy (bench/tcp-relay.ts or bench/http-passthrough.ts) on an ephemeral
+ * loopback port; stopped (by PID) at cleanup.
+ */
+async function startReference (name: 'relay' | 'passthrough', script: string, args: string[], upstream: string): Promise<Target> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}bench/${script}`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   cleanups.push(() => { if (child.exitCode === null) child.kill('SIGTERM') })
   const port = await new Promise<number>((resolve, reject) => {
     let out = ''
     child.stdout!.setEncoding('utf8')
     child.stdout!.on('data', (s: string) => {
       out += s
-      const m = /relay listening on (\d+)/.exec(out)
+      const m = / listening on (\d+)/.exec(out)
       if (m !== null) resolve(Number(m[1]))
     })
-    child.once('exit', (code: number | null) => reject(new BenchError(`bench/tcp-relay.ts exited with ${code ?? 'a signal'} before listening`)))
+    child.once('exit', (code: number | null) => reject(new BenchError(`bench/${script} exited with ${code ?? 'a signal'} before listening`)))
   })
-  log(`bare Node TCP relay pid ${child.pid!} on tcp://127.0.0.1:${port} -> tcp://${direct.host}:${direct.port}`)
-  return { name: 'relay', host: '127.0.0.1', port }
+  log(`${name} (bench/${script}) pid ${child.pid!} on tcp://127.0.0.1:${port} -> ${upstream}`)
+  return { name, host: '127.0.0.1', port }
 }
 
 async function main (): Promise<void> {
@@ -647,8 +658,10 @@ async function main (): Promise<void> {
   log(`dockward pid ${dw.pid} on tcp://127.0.0.1:${dw.tcpPort} and ${dw.dockerHost}`)
   log(`mode: ${s.quick ? 'quick' : 'full'}; repeats ${s.repeats} (docker CLI rows ${s.cliRepeats}); groups: ${[...s.groups].join(', ')}`)
 
-  const relay = s.relay ? await startRelay(direct) : null
-  const ctx: Ctx = { s, engine, direct, dockward, relay, dw, runId }
+  const relay = s.relay ? await startReference('relay', 'tcp-relay.ts', [direct.host, String(direct.port)], `tcp://${direct.host}:${direct.port}`) : null
+  if (s.relay && engine.socketPath === null) throw new BenchError('--relay: the HTTP pass-through reaches the engine by unix socket, as dockward does; name the engine by a unix:// path')
+  const passthrough = s.relay ? await startReference('passthrough', 'http-passthrough.ts', [engine.socketPath!], engine.dockerHost) : null
+  const ctx: Ctx = { s, engine, direct, dockward, relay, passthrough, dw, runId }
   const steps: Array<[Group, (c: Ctx) => Promise<void>]> = [['http', httpRows], ['audit', auditRows], ['tenancy', tenancyRows], ['create', createRows], ['logs', logRows], ['exec', execRows], ['cli', cliRows]]
   for (const [group, fn] of steps) {
     if (!s.groups.has(group)) continue
@@ -680,6 +693,7 @@ async function main (): Promise<void> {
       direct: { median: e.direct, samples: r.direct },
       dockward: { median: e.dockward, samples: r.dockward },
       ...(r.relay.length === 0 ? {} : { relay: { median: median(r.relay), samples: r.relay, ratio: median(r.relay) / e.direct } }),
+      ...(r.passthrough.length === 0 ? {} : { passthrough: { median: median(r.passthrough), samples: r.passthrough, ratio: median(r.passthrough) / e.direct } }),
       ratio: e.ratio,
       dockwardCpu: r.cpuUnit === null ? null : { unit: r.cpuUnit, median: median(r.cpu), samples: r.cpu },
       target: r.target === null ? null : 'min' in r.target ? { op: '>=', value: r.target.min } : { op: '<=', value: r.target.max },

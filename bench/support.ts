@@ -16,7 +16,7 @@ export class BenchError extends Error {}
 
 /** An HTTP endpoint on loopback TCP: the engine's own listener (direct), dockward's, or the bare relay's. */
 export interface Target {
-  readonly name: 'direct' | 'dockward' | 'relay'
+  readonly name: 'direct' | 'dockward' | 'relay' | 'passthrough'
   readonly host: string
   readonly port: number
   /** Extra request headers (`Name: value`), e.g. a tenant's token. */
