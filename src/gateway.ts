@@ -166,7 +166,7 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
     if (pinnedId !== null) trace.pinned(pinnedId)
     const basePath = pinnedId === null
       ? parsed.rawPath
-      : `${target.version === null ? '' : `/v${target.version}`}${route.route.template.replace('{id}', pinnedId)}`
+      : `${target.version === null ? '' : `/v${target.version}`}${pinnedPath(route.route.template, pinnedId)}`
     const query = plan.query === undefined ? inspected.canonicalQuery : canonicalQueryString(plan.query, queryNamesOf(route.operation)).query
     const path = query === '' ? basePath : `${basePath}?${query}`
     const planned = plan.body ?? inspected.body
@@ -339,6 +339,18 @@ export function parseRequest (req: IncomingMessage, matchRoute: RouteMatcher): P
   if (route === null) throw new RouteNotFoundError()
   const q = url.indexOf('?')
   return { method: req.method!, target, route, rawPath: q === -1 ? url : url.slice(0, q) }
+}
+
+const PATH_PARAM = /\{[A-Za-z_][A-Za-z0-9_]*\*?\}/g
+// Full ids and qualified image names: nothing the engine's router would split or decode.
+const PINNABLE = /^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/
+
+/** The route's path with its one parameter replaced by the pinned object; anything else is dockward's own error. */
+function pinnedPath (template: string, pinned: string): string {
+  if (template.match(PATH_PARAM)?.length !== 1 || !PINNABLE.test(pinned) || pinned.includes('//') || /(?:^|\/)\.\.?(?:\/|$)/.test(pinned)) {
+    throw new Error(`dockward cannot pin ${JSON.stringify(pinned)} into ${template}`)
+  }
+  return template.replace(PATH_PARAM, pinned)
 }
 
 function fail (res: ServerResponse, err: GatewayError): void {

@@ -143,3 +143,29 @@ export function repoTagRef (repo: string, tag: string): string {
 export function isImageName (ref: string): boolean {
   return parseNormalizedNamed(ref) !== null
 }
+
+// Text the engine's image store may read as an id or id prefix (go-digest: bare hex, or a sha256
+// digest cut short). Any other text it reads as a name only.
+const ID_PREFIX = /^(?:sha256:)?[0-9a-f]{1,64}$/
+
+/**
+ * Text the engine can only read as the image `id` that `ref` resolved to when it was checked.
+ * The engine reads a reference as a name first and, for hex text, then as an id prefix: if the
+ * name is gone by the time the engine reads the client's text (untagged in between), the same
+ * text may be a prefix of another image's id. Hex that named the image by id becomes the full id
+ * (what the engine's own "is this an id prefix" test would find too); hex that was a name becomes
+ * the name qualified and tagged (`docker.io/library/f9:latest`), which is never an id prefix.
+ * Other names are kept as written, or qualified and tagged with `qualify` (an image export of a
+ * name without a tag exports every tag of its repository).
+ *
+ * @example exactImageRef('f9', 'sha256:f9b7…') // 'sha256:f9b7…'
+ * @example exactImageRef('f9', 'sha256:0c1d…') // 'docker.io/library/f9:latest'
+ * @example exactImageRef('app', 'sha256:0c1d…', true) // 'docker.io/library/app:latest'
+ */
+export function exactImageRef (ref: string, id: string, qualify = false): string {
+  if (ID_PREFIX.test(ref)) {
+    const hex = ref.startsWith('sha256:') ? ref.slice('sha256:'.length) : ref
+    return id.startsWith(`sha256:${hex}`) ? id : normalizeImageRef(ref)
+  }
+  return qualify ? normalizeImageRef(ref) : ref
+}

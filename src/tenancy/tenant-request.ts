@@ -4,7 +4,7 @@ import type { ResponseFilter } from '../forward/response-filter.ts'
 import { asObject, asObjectList, asString, asStringList, field } from '../inspect/facts/body.ts'
 import { joinedContainer } from '../inspect/facts/host-config.ts'
 import { formValue, type GoQuery } from '../inspect/go-query.ts'
-import { isImageName, pullImageRef } from '../inspect/image-reference.ts'
+import { exactImageRef, isImageName, pullImageRef } from '../inspect/image-reference.ts'
 import { isJsonObject, type JsonObject, type JsonValue } from '../inspect/json-value.ts'
 import type { RequestFacts } from '../inspect/request-facts.ts'
 import { parseFilters, withOwnerFilter } from './label-filter.ts'
@@ -167,15 +167,27 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
       const body = asObject(r.body, 'body')
       const container = asString(field(body, 'Container'), 'Container')
       const containerId = await own('container', container)
-      await sameNetwork(asObject(field(body, 'EndpointConfig'), 'EndpointConfig'), pathId, id)
-      return { pathId, body: withField(body, 'Container', containerId) }
+      const endpoint = asObject(field(body, 'EndpointConfig'), 'EndpointConfig')
+      await sameNetwork(endpoint, pathId, id)
+      if (op === 'NetworkDisconnect') return { pathId, body: withField(body, 'Container', containerId) }
+      // A stopped container joins at its next start, by the name the engine stored, unless the
+      // endpoint carries the network's id (moby getNetworkID): by then the name may be another's.
+      return { pathId, body: withField(withField(body, 'Container', containerId), 'EndpointConfig', withField(endpoint, 'NetworkID', pathId)) }
     }
-    case 'ImageInspect': case 'ImageHistory': case 'ImageGet': case 'ImageAttestations':
-      if (await usable('image', id) === null) throw new ObjectNotFoundError('image', id)
-      return {}
+    case 'ImageInspect': case 'ImageHistory': case 'ImageAttestations': {
+      const found = await usable('image', id)
+      if (found === null) throw new ObjectNotFoundError('image', id)
+      // The image checked, by its full id: the same answer, and no name to vanish in between.
+      return { pathId: found }
+    }
+    case 'ImageGet': {
+      const found = await usable('image', id)
+      if (found === null) throw new ObjectNotFoundError('image', id)
+      return pinnedImagePath(id, exactImageRef(id, found, true))
+    }
     case 'ImageDelete':
-      await ownNotShared('image', id)
-      return {}
+      // A name stays a name (the engine untags it), an id an id (the engine deletes the image).
+      return pinnedImagePath(id, exactImageRef(id, await ownNotShared('image', id)))
     case 'ImagePush': {
       // The engine pushes `name` with `tag` replacing its tag, and every tag of the repository
       // when neither names one (moby postImagesPush), so what is pushed is checked, not the path.
@@ -184,10 +196,11 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
       await ownNotShared('image', pushed)
       return {}
     }
-    case 'ImageTag':
-      await ownNotShared('image', id)
+    case 'ImageTag': {
+      const pathId = await ownNotShared('image', id)
       for (const t of r.facts.tags ?? []) await writableName(t, false)
-      return {}
+      return { pathId }
+    }
     case 'NetworkList': return { response: sharedOrOwnList(ctx, 'network') }
     case 'ImageList': {
       const filters = parseFilters(r.query['filters']?.[0])
@@ -221,9 +234,16 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
       for (const t of r.facts.tags ?? []) await writableName(t, false)
       const network = q('networkmode')
       const joined = joinedContainer(network)
-      if (joined !== '') await own('container', joined)
-      else if (!BUILTIN_NETWORK_MODES.has(network) && await usable('network', network) === null) throw new ReferenceNotFoundError('network', network)
-      return { query: withQuery('labels', [buildLabels(r.query['labels'], label, tenant)]) }
+      const query = withQuery('labels', [buildLabels(r.query['labels'], label, tenant)])
+      if (joined !== '') {
+        await own('container', joined)
+      } else if (!BUILTIN_NETWORK_MODES.has(network)) {
+        const networkId = await usable('network', network)
+        if (networkId === null) throw new ReferenceNotFoundError('network', network)
+        // The build's containers join by the network's id: a name or prefix may be another's by then.
+        query['networkmode'] = [networkId]
+      }
+      return { query }
     }
     case 'ImageCommit': {
       const containerId = await own('container', q('container'))
@@ -252,6 +272,11 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
     default:
       throw new TenancyDeniedError(`${op} is not available to tenants on a multi-tenant engine`)
   }
+}
+
+/** The path sends `pinned` in place of the image reference `ref` the client wrote, where they differ. */
+function pinnedImagePath (ref: string, pinned: string): TenantPlan {
+  return pinned === ref ? {} : { pathId: pinned }
 }
 
 /**
@@ -295,7 +320,7 @@ async function planContainerCreate (
   const hc = asObject(field(body, 'HostConfig'), 'HostConfig')
 
   const image = asString(field(body, 'Image'), 'Image')
-  if (image !== '') await usable('image', image)
+  const imageId = image === '' ? null : await usable('image', image)
 
   const containers = new Set<string>(r.facts.volumesFrom ?? [])
   for (const key of ['NetworkMode', 'PidMode', 'IpcMode', 'Cgroup']) {
@@ -319,7 +344,8 @@ async function planContainerCreate (
   const networks = new Set<string>()
   const mode = asString(field(hc, 'NetworkMode'), 'HostConfig.NetworkMode')
   if (!BUILTIN_NETWORK_MODES.has(mode) && !mode.startsWith('container:')) networks.add(mode)
-  const endpoints = asObject(field(asObject(field(body, 'NetworkingConfig'), 'NetworkingConfig'), 'EndpointsConfig'), 'NetworkingConfig.EndpointsConfig')
+  const networking = asObject(field(body, 'NetworkingConfig'), 'NetworkingConfig')
+  const endpoints = asObject(field(networking, 'EndpointsConfig'), 'NetworkingConfig.EndpointsConfig')
   for (const name of Object.keys(endpoints ?? {})) if (!BUILTIN_NETWORK_MODES.has(name)) networks.add(name)
   const checked = new Map<string, string>()
   for (const n of networks) {
@@ -358,8 +384,33 @@ async function planContainerCreate (
         if (made.labels[label] !== tenant) throw nameTaken('volume', made.name)
       }
     }
-  const labelled = withField(body, 'Labels', withOwner(field(body, 'Labels'), label, tenant))
-  return { body: labelled, response: containerNameConflict(ctx, true), ...(prepare === undefined ? {} : { prepare }) }
+  let planned = withField(body, 'Labels', withOwner(field(body, 'Labels'), label, tenant))
+  if (imageId !== null) {
+    const exact = exactImageRef(image, imageId)
+    if (exact !== image) planned = withField(planned, 'Image', exact)
+  }
+  if (checked.size > 0) planned = withField(planned, 'NetworkingConfig', withField(networking, 'EndpointsConfig', pinnedEndpoints(endpoints, checked, mode)))
+  return { body: planned, response: containerNameConflict(ctx, true), ...(prepare === undefined ? {} : { prepare }) }
+}
+
+/**
+ * The endpoints with each checked network's full id as its `NetworkID`. The engine stores a
+ * network by the name or id prefix the request wrote and looks it up again at every start, unless
+ * the endpoint carries an id (moby getNetworkID): by then the text may name another tenant's
+ * network (the tenant's own removed, a prefix of another's id left). A network named only by
+ * `NetworkMode` gets an endpoint of its own, as the engine would make it, with the id.
+ */
+function pinnedEndpoints (endpoints: JsonObject | undefined, checked: ReadonlyMap<string, string>, mode: string): JsonObject {
+  const out: Record<string, JsonValue> = Object.create(null) as Record<string, JsonValue>
+  const names = endpoints === undefined ? [] : Object.keys(endpoints)
+  for (const name of names) {
+    const id = checked.get(name)
+    out[name] = id === undefined ? endpoints![name]! : withField(asObject(endpoints![name], `NetworkingConfig.EndpointsConfig.${name}`), 'NetworkID', id)
+  }
+  // With endpoints given, the engine joins those alone (and before API 1.44 takes one at most).
+  const modeId = checked.get(mode)
+  if (names.length === 0 && modeId !== undefined) out[mode] = withField(undefined, 'NetworkID', modeId)
+  return out
 }
 
 /** The volume the engine would create for a named volume mount, with the owner label. */

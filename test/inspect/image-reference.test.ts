@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { normalizeImageRef, pullImageRef, repoTagRef } from '../../src/inspect/image-reference.ts'
+import { exactImageRef, normalizeImageRef, pullImageRef, repoTagRef } from '../../src/inspect/image-reference.ts'
 
 const HEX = 'a'.repeat(32) + '0123456789abcdef0123456789abcdef'
 const DIGEST = `sha256:${HEX}`
@@ -74,4 +74,15 @@ test('repoTagRef follows commit, import and tag', () => {
   assert.equal(repoTagRef(`app@${DIGEST}`, 'v1'), 'docker.io/library/app:v1')
   assert.equal(repoTagRef('App', 'v1'), 'App:v1')
   assert.equal(repoTagRef('app', 'bad tag'), 'app:bad tag')
+})
+
+test('exactImageRef: hex becomes the full id or a qualified name; other names stay unless qualified', () => {
+  const id = `sha256:f9b7${'0'.repeat(60)}`
+  assert.equal(exactImageRef('f9', id), id)
+  assert.equal(exactImageRef('sha256:f9b7', id), id)
+  assert.equal(exactImageRef(id, id), id)
+  assert.equal(exactImageRef('0d', id), 'docker.io/library/0d:latest')
+  assert.equal(exactImageRef('busybox:1.36', id), 'busybox:1.36')
+  assert.equal(exactImageRef('busybox', id, true), 'docker.io/library/busybox:latest')
+  assert.equal(exactImageRef('F9', id), 'F9', 'upper case is never an id to the engine')
 })
