@@ -281,6 +281,12 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
         // only its canonical form.
         const operation = parsed.route.operation
         return admit(req, parsed, 'none', 'none', listener, identity, trace).then((admitted) => {
+          // The raw relay of an exchange that stays HTTP passes the engine's answer as it is: an
+          // answer the plan changes (a tenant's filtered list, redacted env) must take the
+          // ordinary path, or an Upgrade header (curl --http2 sends one) would skip the change.
+          if (protocol === null && (admitted.response !== undefined || admitted.settled !== undefined || admitted.prepare !== undefined)) {
+            throw new UnsupportedUpgradeError(`${operation} does not switch protocols; send it without an Upgrade header`)
+          }
           trace.forwarding()
           relayUpgrade({
             req,

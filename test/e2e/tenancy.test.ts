@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { engineRequest, requireEngine } from '../support/engine.ts'
 import { sendRequest } from '../support/engine-reply.ts'
+import { rawExchange, statusCodes } from '../support/raw-client.ts'
+import { readTar } from '../../src/decide/opa/tar-archive.ts'
 import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { docker, dockerOk, firstCli, spawnDocker, uniqueName } from '../support/cli.ts'
 
@@ -201,6 +203,59 @@ policy: admin
       // A build cannot join another tenant's container's network namespace.
       r = await send(hostA, 'POST', `/build?networkmode=container:${names.b}`)
       assert.equal(r.status, 404, r.message)
+    })
+
+    test('what the engine reads again later is what was checked: networks by id, images by id or exact name', async () => {
+      // A names its own network with a prefix of B's network id, puts a container on it, removes
+      // its network and starts the container: the engine would look the prefix up again at start.
+      const bNetId = (await inspect(`/networks/${names.bNet}`)).json.Id as string
+      const onCreate = bNetId.slice(0, 12)
+      const onConnect = bNetId.slice(0, 13)
+      const spy = uniqueName('ten-a-spy')
+      networks.push(onCreate, onConnect)
+      created.push(spy)
+      await dockerOk(cli, hostA, ['network', 'create', onCreate], T)
+      await dockerOk(cli, hostA, ['network', 'create', onConnect], T)
+      const ownIds = [(await inspect(`/networks/${onCreate}`)).json.Id, (await inspect(`/networks/${onConnect}`)).json.Id]
+      await dockerOk(cli, hostA, ['create', '--name', spy, '--network', onCreate, image, 'sleep', '300'], T)
+      await dockerOk(cli, hostA, ['network', 'connect', onConnect, spy], T)
+      const stored = (await inspect(`/containers/${spy}/json`)).json.NetworkSettings.Networks
+      assert.equal(stored[onCreate].NetworkID, ownIds[0], 'the create\'s endpoint carries the checked network\'s id')
+      assert.equal(stored[onConnect].NetworkID, ownIds[1], 'so does the connect of a stopped container')
+      await dockerOk(cli, hostA, ['network', 'rm', onCreate, onConnect], T)
+      const started = await A('start', spy)
+      assert.notEqual(started.code, 0, 'the networks it was checked against are gone')
+      assert.deepEqual(Object.keys((await inspect(`/networks/${names.bNet}`)).json.Containers ?? {}), [], 'nothing of A joined B\'s network')
+
+      // An export of a name without a tag: the engine exports every tag of the repository.
+      const repo = uniqueName('ten-export')
+      images.push(`${repo}:latest`, `${repo}:b-only`)
+      await dockerOk(cli, hostA, ['commit', names.a, `${repo}:latest`], T)
+      await dockerOk(cli, hostB, ['commit', names.b, `${repo}:b-only`], T)
+      const exported = await engineRequest({ ...engine, socketPath: hostA.slice('unix://'.length) }, 'GET', `/images/${repo}/get`)
+      assert.equal(exported.status, 200)
+      const manifest = JSON.parse(readTar(exported.body, 100).get('manifest.json')!.toString('utf8')) as Array<{ RepoTags: string[] | null }>
+      assert.deepEqual(manifest.map((m) => m.RepoTags), [[`${repo}:latest`]], 'only the tag A checked')
+
+      // Image reads, tags and deletes still behave as the client wrote them.
+      const aImageId = (await inspect(`/images/${repo}:latest/json`)).json.Id as string
+      assert.equal(JSON.parse(await dockerOk(cli, hostA, ['image', 'inspect', '--format', '{{json .Id}}', repo], T)), aImageId)
+      await dockerOk(cli, hostA, ['tag', repo, `${repo}:again`], T)
+      images.push(`${repo}:again`)
+      assert.match(await dockerOk(cli, hostA, ['rmi', `${repo}:again`], T), /Untagged: .*:again/, 'a name is untagged, not the image deleted')
+      assert.equal((await inspect(`/images/${repo}:latest/json`)).status, 200)
+    })
+
+    test('an Upgrade header on a request that stays HTTP cannot skip what tenancy changes in the answer', async () => {
+      const upgrade = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`
+      const socket = hostA.slice('unix://'.length)
+      // curl --http2 sends these headers on every request: a filtered list is refused, not relayed whole.
+      const listed = await rawExchange(socket, upgrade('/v1.41/networks'))
+      assert.deepEqual(statusCodes(listed), [400], listed)
+      assert.match(listed, /does not switch protocols/)
+      assert.doesNotMatch(listed, new RegExp(names.bNet))
+      // An answer tenancy leaves alone stays an ordinary exchange, as before.
+      assert.deepEqual(statusCodes(await rawExchange(socket, upgrade('/v1.41/version'))), [200])
     })
 
     test('a shared network shows a tenant only its own containers', async () => {
