@@ -1,3 +1,4 @@
+import { ObjectNotFoundError, ReferenceNotFoundError } from '../core/errors.ts'
 import type { EngineLookup } from './facts/engine-lookup.ts'
 import { isJsonObject, type JsonObject, type JsonValue } from './json-value.ts'
 
@@ -34,22 +35,27 @@ const CONTAINER_PATH_OPERATIONS = new Set([
  * The container id to put in the forwarded path instead of the name the client wrote, or null to
  * keep the path. A decision about `agent` must not apply to whatever is named `agent` a moment
  * later (a rename between the lookup and the engine's own lookup): the engine gets the full id of
- * the container that was judged.
+ * the container that was judged. A name that resolves to nothing is answered as the engine would
+ * answer it (404), never forwarded: a rename could give it to another container in between, one
+ * the decision never saw.
  *
  * @example await pinnedPathId('ContainerExec', { id: 'web' }, lookup) // '3f2c…64 hex'
  */
 export async function pinnedPathId (operation: string, params: Readonly<Record<string, string>>, lookup: EngineLookup): Promise<string | null> {
   if (!CONTAINER_PATH_OPERATIONS.has(operation) || !Object.hasOwn(params, 'id')) return null
-  const snapshot = await lookup.container(params['id']!)
-  return snapshot === null ? null : snapshot.id
+  const name = params['id']!
+  const snapshot = await lookup.container(name)
+  if (snapshot === null) throw new ObjectNotFoundError('container', name)
+  return snapshot.id
 }
 
 /**
  * A container create body with every container it reaches (`VolumesFrom`, `Links`,
  * `container:<x>` in the pid, network and ipc modes and in `Cgroup`) replaced by the full id the
  * facts and the tenancy check were taken from.
- * Names that resolve to nothing are kept: the engine refuses them. Other operations' bodies are
- * returned as they are.
+ * A name that resolves to nothing is refused as the engine refuses it (400 "No such container"):
+ * forwarded, it could name another container by the time the engine reads it (`container:<x>`
+ * network modes are read at every start). Other operations' bodies are returned as they are.
  *
  * @example await pinnedCreateBody('ContainerCreate', { HostConfig: { PidMode: 'container:db' } }, lookup)
  * // { HostConfig: { PidMode: 'container:9a1b…' } }
@@ -63,7 +69,7 @@ export async function pinnedCreateBody (operation: string, body: JsonValue | und
     const value = hc[key]!
     if ((key === 'PidMode' || key === 'NetworkMode' || key === 'IpcMode' || key === 'Cgroup') && typeof value === 'string' && value.startsWith('container:')) {
       const id = await resolve(value.slice('container:'.length), lookup)
-      out[key] = id === null ? value : `container:${id}`
+      out[key] = `container:${id}`
       changed ||= out[key] !== value
     } else if (key === 'Links' && Array.isArray(value)) {
       // `name:alias`; the engine resolves the name as it resolves any container reference, so a
@@ -99,16 +105,15 @@ async function pinEntries (entries: readonly JsonValue[], lookup: EngineLookup, 
     const colon = entry.indexOf(':')
     const written = colon === -1 ? entry : entry.slice(0, colon)
     const name = leadingSlash ? written.replace(/^\//, '') : written
-    const id = await resolve(name, lookup)
-    const out = id === null ? entry : `${id}${suffix(name, colon === -1 ? '' : entry.slice(colon))}`
+    const out = `${await resolve(name, lookup)}${suffix(name, colon === -1 ? '' : entry.slice(colon))}`
     changed ||= out !== entry
     pinned.push(out)
   }
   return { entries: pinned, changed }
 }
 
-async function resolve (name: string, lookup: EngineLookup): Promise<string | null> {
-  if (name === '') return null
-  const snapshot = await lookup.container(name)
-  return snapshot === null ? null : snapshot.id
+async function resolve (name: string, lookup: EngineLookup): Promise<string> {
+  const snapshot = name === '' ? null : await lookup.container(name)
+  if (snapshot === null) throw new ReferenceNotFoundError('container', name)
+  return snapshot.id
 }

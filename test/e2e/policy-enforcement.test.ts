@@ -260,6 +260,22 @@ function suite (eng: TestEngine): void {
       assert.equal(put.status, 403, put.message)
     })
 
+    test('a container name that names nothing yet is refused, not forwarded for the engine to resolve later', async () => {
+      // Forwarded, the name could be given to the operator's agent by a rename before the engine
+      // reads it, and `container:<x>` network modes are read at every start.
+      const future = uniqueName('dw-future')
+      const cname = uniqueName('dw-later')
+      const r = await send(dw.socketPath, 'POST', `/containers/create?name=${cname}`, create({ NetworkMode: `container:${future}` }))
+      assert.deepEqual([r.status, r.message], [400, `No such container: ${future}`])
+      assert.equal(await exists(cname), false, 'the engine itself would have created it, joining whatever is named so at start')
+      for (const hc of [{ VolumesFrom: [future] }, { PidMode: `container:${future}` }, { Links: [`${future}:db`] }]) {
+        const refused = await send(dw.socketPath, 'POST', `/containers/create?name=${cname}`, create(hc))
+        assert.deepEqual([refused.status, refused.message], [400, `No such container: ${future}`], JSON.stringify(hc))
+      }
+      const put = await send(dw.socketPath, 'PUT', `/containers/${future}/archive?path=/tmp`, Buffer.alloc(1024), { 'Content-Type': 'application/x-tar' })
+      assert.deepEqual([put.status, put.message], [404, `No such container: ${future}`])
+    })
+
     test('an ordinary container is reached by full id: exec and archive by name still work', async () => {
       const cname = uniqueName('dw-plain')
       const made = await engineRequest(eng, 'POST', `/containers/create?name=${cname}`, { Image: eng.image, Cmd: ['sleep', '60'] })

@@ -23,14 +23,15 @@ test('container path operations get the full id of the container that was judged
   const lookup = fakeLookup()
   assert.equal(await pinnedPathId('ContainerExec', { id: 'web' }, lookup), ids['web'])
   assert.equal(await pinnedPathId('PutContainerArchive', { id: 'agent' }, lookup), ids['agent'])
-  assert.equal(await pinnedPathId('ContainerExec', { id: 'missing' }, lookup), null)
+  // Forwarded, a missing name could be another container's by the time the engine reads it.
+  await assert.rejects(pinnedPathId('ContainerExec', { id: 'missing' }, lookup), { code: 'DW_ERR_NO_SUCH_OBJECT', message: 'No such container: missing' })
   assert.equal(await pinnedPathId('ContainerStart', { id: 'web' }, lookup), null)
 })
 
 test('a create body reaches containers by full id: VolumesFrom keeps its mode, container: modes', async () => {
-  const body = { Image: 'x', HostConfig: { VolumesFrom: ['web:ro', 'agent', 'missing'], PidMode: 'container:agent', NetworkMode: 'container:web', IpcMode: 'host', Memory: 1 } } as unknown as JsonObject
+  const body = { Image: 'x', HostConfig: { VolumesFrom: ['web:ro', 'agent'], PidMode: 'container:agent', NetworkMode: 'container:web', IpcMode: 'host', Memory: 1 } } as unknown as JsonObject
   const pinned = await pinnedCreateBody('ContainerCreate', body, fakeLookup()) as any
-  assert.deepEqual(pinned.HostConfig.VolumesFrom, [`${ids['web']!}:ro`, ids['agent'], 'missing'])
+  assert.deepEqual(pinned.HostConfig.VolumesFrom, [`${ids['web']!}:ro`, ids['agent']])
   assert.equal(pinned.HostConfig.PidMode, `container:${ids['agent']!}`)
   assert.equal(pinned.HostConfig.NetworkMode, `container:${ids['web']!}`)
   assert.equal(pinned.HostConfig.IpcMode, 'host')
@@ -50,7 +51,15 @@ test('the memoized lookup asks the engine once per name', async () => {
 })
 
 test('links reach containers by full id and keep their alias, or the name as alias', async () => {
-  const body = { Image: 'x', HostConfig: { Links: ['web:db', '/agent', 'missing:m'] } } as unknown as JsonObject
+  const body = { Image: 'x', HostConfig: { Links: ['web:db', '/agent'] } } as unknown as JsonObject
   const pinned = await pinnedCreateBody('ContainerCreate', body, fakeLookup()) as any
-  assert.deepEqual(pinned.HostConfig.Links, [`${ids['web']!}:db`, `${ids['agent']!}:agent`, 'missing:m'])
+  assert.deepEqual(pinned.HostConfig.Links, [`${ids['web']!}:db`, `${ids['agent']!}:agent`])
+})
+
+test('a reference that resolves to nothing is refused as the engine refuses it, never forwarded', async () => {
+  // The engine reads `container:<x>` again at every start, and a rename may give a name to another container.
+  for (const hc of [{ VolumesFrom: ['missing:ro'] }, { Links: ['missing:m'] }, { NetworkMode: 'container:missing' }, { PidMode: 'container:' }]) {
+    const body = { Image: 'x', HostConfig: hc } as unknown as JsonObject
+    await assert.rejects(pinnedCreateBody('ContainerCreate', body, fakeLookup()), { code: 'DW_ERR_NO_SUCH_REFERENCE', message: /^No such container: (missing)?$/ }, JSON.stringify(hc))
+  }
 })
