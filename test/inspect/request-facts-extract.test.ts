@@ -363,6 +363,8 @@ test('PluginPull and PluginUpgrade: privileges the client accepts', async () => 
 
 test('PluginSet: re-pointed mounts and devices', async () => {
   assert.deepEqual(await facts('PluginSet', ['data.source=/srv/', 'dev.path=/dev/sdb', 'DEBUG=1', 'mnt=/etc', 'args.value=x']), { hostPaths: ['/srv', '/etc'], devices: ['/dev/sdb', '/etc'] })
+  // runc joins a relative source with the plugin's bundle folder, and `..` climbs out of it to anywhere.
+  assert.deepEqual(await facts('PluginSet', ['data=../../../../tmp/x', 'data.source=rel', 'dev.path=../sda', 'NAME=a-b']), { hostPaths: ['/'], devices: ['/'] })
 })
 
 test('ImageCreate: pull, import from the body, import from a URL', async () => {

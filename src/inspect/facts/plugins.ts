@@ -36,10 +36,10 @@ export function recordPluginPrivileges (sheet: FactSheet, privileges: JsonValue 
         if (values.includes('host')) sheet.add('hostNamespaces', 'network')
         break
       case 'mount':
-        sheet.add('hostPaths', ...values.filter((v) => v !== '').map(cleanHostPath))
+        sheet.add('hostPaths', ...values.filter((v) => v !== '').map(pluginHostPath))
         break
       case 'device':
-        sheet.add('devices', ...values.filter((v) => v !== '').map(cleanHostPath))
+        sheet.add('devices', ...values.filter((v) => v !== '').map(pluginHostPath))
         break
       case 'allow-all-devices':
         sheet.add('devices', 'ALL')
@@ -71,11 +71,23 @@ export function pluginPullFacts (query: GoQuery, body: JsonValue | undefined): R
 }
 
 /**
+ * A plugin mount or device source as a host path. The engine hands a relative one to runc, which
+ * joins it with the plugin's bundle folder, so `..` climbs out of it: where it lands is not known
+ * here, and it counts as the whole host.
+ *
+ * @example pluginHostPath('../../../etc') // '/'
+ */
+function pluginHostPath (value: string): string {
+  return value.startsWith('/') ? cleanHostPath(value) : '/'
+}
+
+/**
  * PluginSet: each setting is `<name>[.<field>]=<value>` (moby plugin/v2 settable.go). A `source`
  * field re-points a settable plugin mount at a host path, a `path` field a settable device. With
  * no field the engine picks the object's only settable field, and only the plugin's config tells
- * whether `<name>` is a mount, a device or an environment variable: an absolute-path value then
- * counts as both a host path and a device. Other settings (env, args) are not facts.
+ * whether `<name>` is a mount, a device or an environment variable: a value that is a path (absolute,
+ * or relative with `..`) then counts as both a host path and a device. Other settings (env, args)
+ * are not facts.
  *
  * @example pluginSetFacts(['data.source=/srv/data']) // { hostPaths: ['/srv/data'], devices: [] }
  */
@@ -89,10 +101,10 @@ export function pluginSetFacts (body: JsonValue | undefined): RequestFacts {
     if (value === '') continue
     const dot = key.lastIndexOf('.')
     const fieldName = dot > 0 ? key.slice(dot + 1) : ''
-    if (fieldName === 'source') sheet.add('hostPaths', cleanHostPath(value))
-    else if (fieldName === 'path') sheet.add('devices', cleanHostPath(value))
-    else if (fieldName === '' && value.startsWith('/')) {
-      sheet.add('hostPaths', cleanHostPath(value)).add('devices', cleanHostPath(value))
+    if (fieldName === 'source') sheet.add('hostPaths', pluginHostPath(value))
+    else if (fieldName === 'path') sheet.add('devices', pluginHostPath(value))
+    else if (fieldName === '' && (value.startsWith('/') || value.split('/').includes('..'))) {
+      sheet.add('hostPaths', pluginHostPath(value)).add('devices', pluginHostPath(value))
     }
   }
   return sheet.facts
