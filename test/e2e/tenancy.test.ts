@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { engineRequest, requireEngine } from '../support/engine.ts'
@@ -236,6 +236,17 @@ policy: admin
       assert.equal(exported.status, 200)
       const manifest = JSON.parse(readTar(exported.body, 100).get('manifest.json')!.toString('utf8')) as Array<{ RepoTags: string[] | null }>
       assert.deepEqual(manifest.map((m) => m.RepoTags), [[`${repo}:latest`]], 'only the tag A checked')
+      // `docker save` asks with ?names=: one image is judged and pinned the same way.
+      const saveDir = mkdtempSync(join(tmpdir(), 'dw-ten-save-'))
+      try {
+        await dockerOk(cli, hostA, ['save', '-o', join(saveDir, 'a.tar'), repo], T)
+        const saved = JSON.parse(readTar(readFileSync(join(saveDir, 'a.tar')), 100).get('manifest.json')!.toString('utf8')) as Array<{ RepoTags: string[] | null }>
+        assert.deepEqual(saved.map((m) => m.RepoTags), [[`${repo}:latest`]])
+        const both = await A('save', '-o', join(saveDir, 'b.tar'), repo, names.b)
+        assert.notEqual(both.code, 0, 'several images at once are refused')
+      } finally {
+        rmSync(saveDir, { recursive: true, force: true })
+      }
 
       // Image reads, tags and deletes still behave as the client wrote them.
       const aImageId = (await inspect(`/images/${repo}:latest/json`)).json.Id as string

@@ -84,6 +84,9 @@ test('image references go to the engine as text it can read only as the image ch
   assert.equal((await plan('ImageGet', { name: 'app' })).pathId, 'docker.io/library/app:latest')
   assert.equal((await plan('ImageGet', { name: 'f9' })).pathId, F9_IMG, 'hex that is the image\'s id prefix: the full id')
   assert.equal((await plan('ImageGet', { name: '0d' })).pathId, 'docker.io/library/0d:latest', 'hex that was a name: never an id prefix')
+  // `docker save NAME` (one image by query): the same, and never several at once.
+  assert.deepEqual((await plan('ImageGetAll', {}, undefined, { names: ['app'] })).query?.['names'], ['docker.io/library/app:latest'])
+  for (const names of [['app', 'f9'], []]) await assert.rejects(plan('ImageGetAll', {}, undefined, { names }), { code: 'DW_ERR_TENANCY_DENIED' })
   // A delete keeps its kind: a name is untagged, an id deletes the image.
   assert.equal((await plan('ImageDelete', { name: 'app:1' })).pathId, undefined)
   assert.equal((await plan('ImageDelete', { name: 'f9' })).pathId, F9_IMG)
