@@ -16,6 +16,7 @@ export interface HijackOutcome {
   /** `hijacked`: bytes were relayed both ways until both sides closed; `http`: the engine answered normally. */
   readonly kind: 'hijacked' | 'http' | 'failed'
   readonly bytesFromClient: number
+  /** Stream bytes, or for `http` the answer's body bytes. */
   readonly bytesToClient: number
   readonly end: 'complete' | 'client-closed' | 'upstream-closed' | 'error'
   readonly error?: Error
@@ -174,8 +175,8 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
     upReq.on('response', (upRes) => {
       answered = true
       socket.removeListener('close', onClientGone)
-      relayResponse(upRes, req, socket, unread, u.resumeHttp, (end) => {
-        finish({ status: upRes.statusCode ?? 0, kind: 'http', bytesFromClient: 0, bytesToClient: 0, end })
+      relayResponse(upRes, req, socket, unread, u.resumeHttp, (end, bytesToClient) => {
+        finish({ status: upRes.statusCode ?? 0, kind: 'http', bytesFromClient: 0, bytesToClient, end })
       })
     })
 
@@ -322,9 +323,10 @@ function relayResponse (
   socket: Duplex,
   unread: Buffer,
   resumeHttp: (socket: Duplex, unread: Buffer) => void,
-  done: (end: HijackOutcome['end']) => void
+  done: (end: HijackOutcome['end'], bodyBytes: number) => void
 ): void {
   const status = upRes.statusCode ?? 502
+  let bytes = 0
   const noBody = req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200)
   const length = upRes.headers['content-length']
   const chunked = !noBody && length === undefined
@@ -335,14 +337,15 @@ function relayResponse (
   socket.write(responseHead(`HTTP/1.1 ${status} ${upRes.statusMessage ?? ''}`, raw))
 
   upRes.on('data', (chunk: Buffer) => {
+    bytes += chunk.length
     const ok = chunked
       ? socket.write(`${chunk.length.toString(16)}\r\n`) && socket.write(chunk) && socket.write('\r\n')
       : socket.write(chunk)
     if (!ok) { upRes.pause(); socket.once('drain', () => upRes.resume()) }
   })
-  const onClientGone = (): void => { upRes.destroy(); done('client-closed') }
+  const onClientGone = (): void => { upRes.destroy(); done('client-closed', bytes) }
   socket.once('close', onClientGone)
-  upRes.on('error', () => { socket.destroy(); done('error') })
+  upRes.on('error', () => { socket.destroy(); done('error', bytes) })
   upRes.on('end', () => {
     socket.removeListener('close', onClientGone)
     if (chunked) socket.write('0\r\n\r\n')
@@ -352,6 +355,6 @@ function relayResponse (
       socket.removeAllListeners('error')
       resumeHttp(socket, unread)
     }
-    done('complete')
+    done('complete', bytes)
   })
 }

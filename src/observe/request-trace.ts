@@ -201,7 +201,7 @@ class Trace implements RequestTrace {
   upgraded (o: HijackOutcome): void {
     if (o.kind !== 'hijacked') {
       if (o.error instanceof GatewayError) this.refused(o.error)
-      else this.#finish({ status: o.status === 0 ? null : o.status, bytesIn: 0, bytesOut: 0, end: o.end, error: o.error ?? null })
+      else this.#finish({ status: o.status === 0 ? null : o.status, bytesIn: 0, bytesOut: o.bytesToClient, end: o.end, error: o.error ?? null })
       return
     }
     this.#sinks.metrics.streamClosed(this.#protocol, o.bytesFromClient, o.bytesToClient)

@@ -323,6 +323,17 @@ admin:
       }
     })
 
+    test('a request with an Upgrade header that stays HTTP records the answer\'s bytes', async () => {
+      const ua = `upgrade-bytes-${randomBytes(4).toString('hex')}`
+      const raw = await rawExchange({ host: '127.0.0.1', port: dw.tcpPort! }, `GET /v1.41/version HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ${ua}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`)
+      assert.deepEqual(statusCodes(raw), [200])
+      const framed = raw.length - (raw.indexOf('\r\n\r\n') + 4)
+      const r = (await waitAudit(auditFile, (rs) => rs.some((x) => x.userAgent === ua))).find((x) => x.userAgent === ua)!
+      assertShape(r)
+      assert.equal(r.status, 200)
+      assert.ok(r.bytesOut > 0 && r.bytesOut <= framed, `bytesOut ${r.bytesOut as number} of a ${framed}-byte framed body`)
+    })
+
     test('a client that half-closes mid-body gets no "malformed request" record: its request has its own, one', async () => {
       const socket = net.connect(dw.tcpPort!, '127.0.0.1')
       await new Promise((resolve) => socket.once('connect', resolve))
