@@ -21,7 +21,7 @@ import { answerTimeout } from './forward/answer-timeout.ts'
 import { forwardRequest, type ForwardPlan } from './forward/forward.ts'
 import { relayUpgrade } from './forward/hijack.ts'
 import { rawHeader } from './forward/hop-headers.ts'
-import { bodyFraming, declaresBody, type BodyFraming } from './forward/request-framing.ts'
+import { bodyFraming, checkConnectionHeader, declaresBody, type BodyFraming } from './forward/request-framing.ts'
 import { createUpstream, type Upstream } from './forward/upstream.ts'
 import type { RequestSink, ResumeHttp } from './listen/listeners.ts'
 import { checkApiVersion } from './route/api-version.ts'
@@ -270,6 +270,8 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
           throw new UnsupportedUpgradeError(`${parsed.route.operation} does not switch protocols; send it without an Upgrade header`)
         }
         checkContentType(req.rawHeaders, parsed.method, bodyKindOf(parsed.route.operation))
+        // Framing is judged before any engine lookup, as on the ordinary path (bodyFraming).
+        checkConnectionHeader(req.rawHeaders)
         if (protocol !== null) {
           release = limiter.openStream(identity)
           if (release === null) throw new RateLimitedError(identity.name)
