@@ -187,7 +187,7 @@ export async function planTenantRequest (r: TenantRequest, ctx: TenancyContext):
     case 'ImageGetAll': {
       // `docker save NAME` asks this way; several images at once are not judged as one.
       const names = r.query['names'] ?? []
-      if (names.length !== 1) throw new TenancyDeniedError('ImageGetAll is not available to tenants for several images at once: save them one by one (docker save NAME)')
+      if (names.length !== 1) throw new TenancyDeniedError('ImageGetAll is available to tenants for one image at a time: docker save NAME')
       const found = await usable('image', names[0]!)
       if (found === null) throw new ObjectNotFoundError('image', names[0]!)
       return { query: withQuery('names', [exactImageRef(names[0]!, found, true)]) }
