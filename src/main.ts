@@ -173,9 +173,18 @@ async function serve (argv: readonly string[]): Promise<void> {
     log(`${signal}: shutting down; requests and streams in flight have ${grace} ms to end`)
     stopWatching()
     for (const a of authenticators.values()) a.close?.()
-    Promise.all([Promise.all(listeners.map((l) => l.close(grace))), admin?.close()]).then(([cut]) => {
+    Promise.all([Promise.all(listeners.map((l) => l.close(grace))), admin?.close()]).then(async ([cut]) => {
       const n = cut.reduce((a, b) => a + b, 0)
       if (n > 0) log(`closed ${n} connection(s) still open at the deadline`)
+      // The cut exchanges and streams write their records as their sockets' close events run:
+      // the log closes after them (bounded, should one never end).
+      let timer: NodeJS.Timeout | undefined
+      const recorded = await Promise.race([
+        observer.idle().then(() => true),
+        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), FINAL_RECORDS_MS) })
+      ])
+      clearTimeout(timer)
+      if (!recorded) log(`some exchanges had not written their audit record ${FINAL_RECORDS_MS} ms after the connections closed`)
     }).finally(() => {
       gateway.close()
       audit?.close()
@@ -186,6 +195,9 @@ async function serve (argv: readonly string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
 }
+
+/** How long shutdown waits, after the last connection closed, for the exchanges' last audit records. */
+const FINAL_RECORDS_MS = 2000
 
 /** One authenticator per configured method, shared by the listeners that use it. */
 function createAuthenticators (config: Config): Map<string, Authenticator> {

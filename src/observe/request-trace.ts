@@ -53,6 +53,11 @@ export interface RequestObserver {
    * (listener, client address, the refusal), so that an auditor sees the attempt.
    */
   unparsed: (socket: Duplex, listener: string, err: GatewayError) => void
+  /**
+   * Resolves once no trace is open: every request has its record, every hijacked stream its
+   * `stream-end`. Shutdown waits for it after cutting the connections, before closing the log.
+   */
+  idle: () => Promise<void>
 }
 
 const noopTrace: RequestTrace = {
@@ -70,7 +75,7 @@ const noopTrace: RequestTrace = {
 }
 
 /** For a gateway run without audit and metrics (tests, embedding). */
-export const noopObserver: RequestObserver = { start: () => noopTrace, unparsed () {} }
+export const noopObserver: RequestObserver = { start: () => noopTrace, unparsed () {}, idle: async () => {} }
 
 export interface ObserverOptions {
   /** null: audit is off (metrics still count). */
@@ -88,12 +93,31 @@ export interface ObserverOptions {
  * const trace = observer.start(req, 'unix:///run/dockward.sock')
  */
 export function createRequestObserver ({ audit, failClosed, metrics }: ObserverOptions): RequestObserver {
-  const sinks: TraceSinks = { audit, failClosed, metrics }
+  const open = new OpenTraces()
+  const sinks: TraceSinks = { audit, failClosed, metrics, open }
   return {
     start: (req, listener) => new Trace(sinks, req, listener),
     unparsed: (socket, listener, err) => {
       new Trace(sinks, { socket, rawHeaders: [], url: '', method: '' }, listener).refused(err)
-    }
+    },
+    idle: () => open.idle()
+  }
+}
+
+/** How many traces have not written their last record yet, and who waits for none. */
+class OpenTraces {
+  #count = 0
+  #waiters: Array<() => void> = []
+
+  opened (): void { this.#count++ }
+
+  closed (): void {
+    if (--this.#count > 0) return
+    for (const wake of this.#waiters.splice(0)) wake()
+  }
+
+  idle (): Promise<void> {
+    return this.#count === 0 ? Promise.resolve() : new Promise((resolve) => { this.#waiters.push(resolve) })
   }
 }
 
@@ -101,6 +125,7 @@ interface TraceSinks {
   readonly audit: AuditSink | null
   readonly failClosed: boolean
   readonly metrics: GatewayMetrics
+  readonly open: OpenTraces
 }
 
 /** What a trace reads of a request: a parsed one, or only the connection of one that never parsed. */
@@ -114,9 +139,11 @@ class Trace implements RequestTrace {
   #switchedAt = 0
   #protocol = ''
   #done = false
+  #closed = false
 
   constructor (sinks: TraceSinks, req: TracedRequest, listener: string) {
     this.#sinks = sinks
+    sinks.open.opened()
     const socket = req.socket as Partial<Pick<Socket, 'remoteAddress' | 'remotePort'>>
     const ua = rawHeader(req.rawHeaders, 'user-agent')
     const url = req.url ?? ''
@@ -202,10 +229,18 @@ class Trace implements RequestTrace {
     if (o.kind !== 'hijacked') {
       if (o.error instanceof GatewayError) this.refused(o.error)
       else this.#finish({ status: o.status === 0 ? null : o.status, bytesIn: 0, bytesOut: o.bytesToClient, end: o.end, error: o.error ?? null })
-      return
+    } else {
+      this.#sinks.metrics.streamClosed(this.#protocol, o.bytesFromClient, o.bytesToClient)
+      this.#write('stream-end', { ...this.#s, started: this.#switchedAt }, { status: 101, bytesIn: o.bytesFromClient, bytesOut: o.bytesToClient, end: o.end, error: o.error ?? null, protocol: this.#protocol })
     }
-    this.#sinks.metrics.streamClosed(this.#protocol, o.bytesFromClient, o.bytesToClient)
-    this.#write('stream-end', { ...this.#s, started: this.#switchedAt }, { status: 101, bytesIn: o.bytesFromClient, bytesOut: o.bytesToClient, end: o.end, error: o.error ?? null, protocol: this.#protocol })
+    this.#close()
+  }
+
+  /** The trace's last record is written (a switched stream's is its `stream-end`). */
+  #close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#sinks.open.closed()
   }
 
   #addObject (value: string): void {
@@ -221,6 +256,7 @@ class Trace implements RequestTrace {
     const s = this.#s
     this.#write('request', s, end)
     this.#sinks.metrics.request(s.operation, decisionOf(s.decision), end.status ?? 0, (performance.now() - s.started) / 1000)
+    if (end.end !== 'switched') this.#close()
   }
 
   #write (event: AuditEvent, s: TraceState, end: ExchangeEnd): boolean {

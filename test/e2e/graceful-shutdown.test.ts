@@ -5,6 +5,9 @@ import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import net from 'node:net'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { engineRequest, requireEngine, type TestEngine } from '../support/engine.ts'
 import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { removeContainer, runContainer, uniqueName } from '../support/cli.ts'
@@ -13,8 +16,9 @@ import { openAttach, openStream } from '../support/open-stream.ts'
 const engine = requireEngine('graceful-shutdown')
 
 /** A config with a unix and a loopback TCP listener and the given shutdown deadline. */
-const config = (shutdownTimeout: number) => (socketPath: string): string =>
-  `policy: admin\nlisten:\n  - unix://${socketPath}\n  - tcp://127.0.0.1:0\nlimits:\n  shutdownTimeout: ${shutdownTimeout}\n`
+const config = (shutdownTimeout: number, auditFile?: string) => (socketPath: string): string =>
+  `policy: admin\nlisten:\n  - unix://${socketPath}\n  - tcp://127.0.0.1:0\nlimits:\n  shutdownTimeout: ${shutdownTimeout}\n` +
+  (auditFile === undefined ? '' : `audit:\n  destination: ${auditFile}\n`)
 
 /** Connects and reports how: 'connected', or the error code (ENOENT, ECONNREFUSED). */
 function tryConnect (options: net.NetConnectOpts): Promise<string> {
@@ -41,7 +45,9 @@ describe('graceful shutdown', { skip: engine === null ? 'no engine' : false }, (
   }
 
   test('SIGTERM: no new connections, the answer in flight arrives, streams are cut at the deadline, exit 0', async () => {
-    const dw = await startDockward({ upstream: eng.dockerHost, config: config(2500) })
+    const auditDir = mkdtempSync(join(tmpdir(), 'dw-shutdown-audit-'))
+    const auditFile = join(auditDir, 'audit.jsonl')
+    const dw = await startDockward({ upstream: eng.dockerHost, config: config(2500, auditFile) })
     running.push(dw)
     const exiting = await container(['sh', '-c', 'sleep 1; exit 3'])
     const ticking = await container(['sh', '-c', 'while true; do echo tick; sleep 0.2; done'])
@@ -92,6 +98,20 @@ describe('graceful shutdown', { skip: engine === null ? 'no engine' : false }, (
     for (const id of [ticking, sleeping]) {
       assert.equal((await engineRequest(eng, 'GET', `/containers/${id}/json`)).json.State.Running, true)
     }
+
+    // Every exchange in flight has its record, the cut ones too, and the attach its stream-end:
+    // the log closed after them.
+    const records = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string, operation: string | null, status: number | null, end: string | null })
+    rmSync(auditDir, { recursive: true, force: true })
+    const of = (event: string, operation: string) => records.filter((r) => r.event === event && r.operation === operation)
+    assert.equal(of('request', 'ContainerWait').length, 1)
+    assert.equal(of('request', 'ContainerWait')[0]!.end, 'complete')
+    for (const operation of ['SystemEvents', 'ContainerLogs']) {
+      assert.equal(of('request', operation).length, 1, `${operation}: ${JSON.stringify(records)}`)
+      assert.equal(of('request', operation)[0]!.end, 'client-aborted', operation)
+    }
+    assert.equal(of('request', 'ContainerAttach').length, 1)
+    assert.equal(of('stream-end', 'ContainerAttach').length, 1, 'the cut attach stream has its stream-end')
   })
 
   test('a request that arrives during the drain on an open connection is answered, then the connection closes', async () => {
