@@ -36,6 +36,9 @@ import { redactedEnv } from './tenancy/tenant-responses.ts'
 import { planTenantRequest, type TenantPlan } from './tenancy/tenant-request.ts'
 import type { ResponseFilter } from './forward/response-filter.ts'
 import { canonicalQueryString } from './inspect/go-query.ts'
+import { namedVolumeMounts, withoutCopy } from './inspect/volume-copy.ts'
+import { NameLocks } from './core/name-locks.ts'
+import type { JsonObject, JsonValue } from './inspect/json-value.ts'
 import { queryNamesOf } from './inspect/canonical-body.ts'
 import { createsObject } from './observe/audit-record.ts'
 import { noopObserver, type RequestObserver, type RequestTrace } from './observe/request-trace.ts'
@@ -94,6 +97,8 @@ interface Admitted {
   readonly prepare: (() => Promise<void>) | undefined
   /** Time the engine has to start its answer (ms), or null. */
   readonly responseTimeoutMs: number | null
+  /** Lets go of what the request holds (a create's named volumes) once its exchange ended. */
+  readonly release: (() => void) | undefined
 }
 
 const NO_PLAN: TenantPlan = Object.freeze({})
@@ -107,6 +112,7 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
   const tenancy = config.tenancy
   // Owners by full id, for every request and event stream (ids and labels never change).
   const ownerCache = createOwnerCache()
+  const volumeHolds = new NameLocks()
 
   /**
    * Inspect and decide: reads a body the decision depends on (capped), canonicalizes query and
@@ -173,11 +179,34 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
     let bodyBytes = plan.body === undefined ? inspected.bodyBytes : Buffer.from(serializeJson(plan.body), 'utf8')
     const pinnedBody = await pinnedCreateBody(route.operation, planned, lookup)
     if (pinnedBody !== planned && pinnedBody !== undefined) bodyBytes = Buffer.from(serializeJson(pinnedBody), 'utf8')
+    const responseTimeoutMs = answerTimeout(route.operation, inspected.query, limits.upstreamResponseTimeout)
+    // Last, as it holds the create's named volumes until the exchange ends (Admitted.release).
+    const held = route.operation === 'ContainerCreate' ? await holdVolumes(pinnedBody) : null
+    if (held?.body !== undefined) bodyBytes = Buffer.from(serializeJson(held.body), 'utf8')
     let body: Buffer | undefined
     if (kind === 'json') body = bodyBytes ?? EMPTY
     else if (kind === 'none' && raw !== undefined) body = EMPTY
-    const responseTimeoutMs = answerTimeout(route.operation, inspected.query, limits.upstreamResponseTimeout)
-    return { path, body, bodyKind: kind, canonicalBody: inspected.body, response: plan.response, settled: plan.settled, prepare: plan.prepare, responseTimeoutMs }
+    return { path, body, bodyKind: kind, canonicalBody: inspected.body, response: plan.response, settled: plan.settled, prepare: plan.prepare, responseTimeoutMs, release: held?.release }
+  }
+
+  /**
+   * A create's named volumes, held from here until its exchange ends: the engine copies the
+   * image's files into an empty volume at create (volume-copy.ts), and no other create through
+   * dockward may mount the volume meanwhile. A volume some container already mounts could be
+   * written to during the copy: for it the copy is turned off (`nocopy`).
+   */
+  async function holdVolumes (body: JsonValue | undefined): Promise<{ release: () => void, body: JsonObject | undefined } | null> {
+    const mounts = namedVolumeMounts(body)
+    if (mounts.length === 0) return null
+    const release = await volumeHolds.acquire(mounts.map((m) => m.name))
+    try {
+      const shared = new Set<string>()
+      for (const m of mounts) if (m.copies && await engine.volumeInUse(m.name)) shared.add(m.name)
+      return { release, body: shared.size === 0 ? undefined : withoutCopy(body as JsonObject, shared) }
+    } catch (err) {
+      release()
+      throw err
+    }
   }
 
   function sinkFor (listener: string, auth: ListenerAuth): RequestSink {
@@ -212,7 +241,12 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
         const framing = bodyFraming(req.rawHeaders)
         const kind = bodyKindOf(operation)
         checkContentType(req.rawHeaders, parsed.method, kind)
-        return admit(req, parsed, framing, kind, listener, identity, trace).then((admitted) => {
+        return admit(req, parsed, framing, kind, listener, identity, trace).then((admitted) => forwardAdmitted(admitted).catch((err: unknown) => {
+          admitted.release?.()
+          throw err
+        }))
+
+        async function forwardAdmitted (admitted: Admitted): Promise<void> {
           // Without Upgrade, only a detached exec start stays HTTP (`docker exec -d`); an attached
           // one would turn a connection dockward reads as HTTP into a raw stream.
           if (operation === 'ExecStart') {
@@ -236,13 +270,14 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
           const prepare = res.destroyed ? undefined : admitted.prepare
           const forward = (): void => {
             forwardRequest(req, res, upstream, plan, (outcome) => {
+              admitted.release?.()
               settled?.(outcome.status)
               trace.forwarded(outcome)
             })
           }
-          if (prepare === undefined) forward()
-          else return prepare().then(forward)
-        })
+          if (prepare !== undefined) await prepare()
+          forward()
+        }
       }).catch((err: unknown) => {
         const e = toGatewayError(err)
         trace.refused(e)
@@ -286,7 +321,8 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
           // The raw relay of an exchange that stays HTTP passes the engine's answer as it is: an
           // answer the plan changes (a tenant's filtered list, redacted env) must take the
           // ordinary path, or an Upgrade header (curl --http2 sends one) would skip the change.
-          if (protocol === null && (admitted.response !== undefined || admitted.settled !== undefined || admitted.prepare !== undefined)) {
+          if (protocol === null && (admitted.response !== undefined || admitted.settled !== undefined || admitted.prepare !== undefined || admitted.release !== undefined)) {
+            admitted.release?.()
             throw new UnsupportedUpgradeError(`${operation} does not switch protocols; send it without an Upgrade header`)
           }
           trace.forwarding()

@@ -39,6 +39,8 @@ export interface EngineQuery {
   network: (idOrName: string) => Promise<EngineObject | null>
   /** The image by reference or id, or null. */
   image: (ref: string) => Promise<EngineObject | null>
+  /** Whether any container, running or not, mounts the named volume. */
+  volumeInUse: (name: string) => Promise<boolean>
   /** The JSON answer of a GET that must succeed (lists: `/containers/json?…`); anything but 200 throws. */
   list: (path: string) => Promise<unknown>
   /** Creates a volume (`POST /volumes/create`) and returns it as the engine answered: an existing volume of that name is returned as is. */
@@ -60,6 +62,15 @@ const MAX_LIST_BYTES = 64 * 1024 * 1024
  * @example await createEngineQuery(upstream).volume('data') // { driver: 'local', options: { o: 'bind', … } }
  */
 export function createEngineQuery (upstream: Upstream): EngineQuery {
+  const list = async (path: string): Promise<unknown> => {
+    const answer = await request(upstream, 'GET', path, undefined, MAX_LIST_BYTES)
+    if (answer.status !== 200) throw new UpstreamProtocolError(`dockward could not list ${path} in the engine (status ${answer.status})`)
+    try {
+      return JSON.parse(answer.body.toString('utf8'))
+    } catch {
+      throw new UpstreamProtocolError(`the engine's answer to GET ${path} is not JSON`)
+    }
+  }
   return {
     async volume (name) {
       const answer = await getJson(upstream, `/volumes/${encodeURIComponent(name)}`)
@@ -102,15 +113,12 @@ export function createEngineQuery (upstream: Upstream): EngineQuery {
       if (typeof answer.Id !== 'string') throw new UpstreamProtocolError('the engine reported an image without an id')
       return { id: answer.Id, labels: stringMap(answer.Config?.Labels) }
     },
-    async list (path) {
-      const answer = await request(upstream, 'GET', path, undefined, MAX_LIST_BYTES)
-      if (answer.status !== 200) throw new UpstreamProtocolError(`dockward could not list ${path} in the engine (status ${answer.status})`)
-      try {
-        return JSON.parse(answer.body.toString('utf8'))
-      } catch {
-        throw new UpstreamProtocolError(`the engine's answer to GET ${path} is not JSON`)
-      }
+    async volumeInUse (name) {
+      const users = await list(`/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ volume: [name] }))}`)
+      if (!Array.isArray(users)) throw new UpstreamProtocolError('the engine\'s container list is not a list')
+      return users.length > 0
     },
+    list,
     async createVolume (spec) {
       const raw = await request(upstream, 'POST', '/volumes/create', Buffer.from(serializeJson(spec), 'utf8'))
       if (raw.status !== 201 && raw.status !== 200) throw new EngineRefusedError(raw.status, raw.body)

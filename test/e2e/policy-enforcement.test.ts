@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { readdirSync } from 'node:fs'
 import { engineRequest, requireEngine, type TestEngine } from '../support/engine.ts'
 import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import { rawExchange, statusCodes } from '../support/raw-client.ts'
@@ -274,6 +275,34 @@ function suite (eng: TestEngine): void {
       }
       const put = await send(dw.socketPath, 'PUT', `/containers/${future}/archive?path=/tmp`, Buffer.alloc(1024), { 'Content-Type': 'application/x-tar' })
       assert.deepEqual([put.status, put.message], [404, `No such container: ${future}`])
+    })
+
+    test('a named volume another container mounts gets no copy of the image\'s files; a volume held by none does', async () => {
+      // The copy follows symlinks in the volume as root on the host: a container that has the
+      // volume mounted could plant one during the copy (a review reproduced host writes).
+      const shared = uniqueName('dw-vol-shared')
+      const fresh = uniqueName('dw-vol-fresh')
+      volumes.push(shared, fresh)
+      const holder = uniqueName('dw-vol-holder')
+      let r = await send(dw.socketPath, 'POST', `/containers/create?name=${holder}`, create({ Binds: [`${shared}:/v:nocopy`] }, { Cmd: ['sleep', '60'] }))
+      assert.equal(r.status, 201, r.message)
+      created.push(holder)
+      assert.equal((await engineRequest(eng, 'POST', `/containers/${holder}/start`)).status, 204)
+      const copying = uniqueName('dw-vol-copy')
+      r = await send(dw.socketPath, 'POST', `/containers/create?name=${copying}`, create({ Binds: [`${shared}:/bin`] }))
+      assert.equal(r.status, 201, r.message)
+      created.push(copying)
+      assert.deepEqual((await engineRequest(eng, 'GET', `/containers/${copying}/json`)).json.HostConfig.Binds, [`${shared}:/bin:nocopy`])
+      const sharedDir = (await engineRequest(eng, 'GET', `/volumes/${shared}`)).json.Mountpoint as string
+      assert.deepEqual(readdirSync(sharedDir), [], 'nothing was copied into the volume the holder mounts')
+      // A volume no container mounts is filled from the image as usual.
+      const alone = uniqueName('dw-vol-alone')
+      r = await send(dw.socketPath, 'POST', `/containers/create?name=${alone}`, JSON.stringify({ Image: eng.image, Cmd: ['true'], HostConfig: { Mounts: [{ Type: 'volume', Source: fresh, Target: '/bin' }] } }))
+      assert.equal(r.status, 201, r.message)
+      created.push(alone)
+      assert.equal((await engineRequest(eng, 'GET', `/containers/${alone}/json`)).json.HostConfig.Mounts[0].VolumeOptions, undefined)
+      const freshDir = (await engineRequest(eng, 'GET', `/volumes/${fresh}`)).json.Mountpoint as string
+      assert.ok(readdirSync(freshDir).includes('busybox'), 'the image\'s /bin was copied into the new volume')
     })
 
     test('an ordinary container is reached by full id: exec and archive by name still work', async () => {

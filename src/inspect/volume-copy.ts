@@ -1,0 +1,75 @@
+import { isJsonObject, type JsonObject, type JsonValue } from './json-value.ts'
+
+/**
+ * Named volumes and the engine's copy-up. When a container is created with a named volume that is
+ * empty, the engine copies the image's files at the mount path into it, at create time and in the
+ * host's mount namespace, following symlinks in the volume and keeping modes (setuid included).
+ * Another container that has the same volume mounted can plant a symlink there during the copy, and
+ * the rest of the image is then written as root wherever it points on the host. dockward lets a
+ * create copy only while it holds the volume alone (see gateway.ts), and sends `nocopy` otherwise.
+ */
+
+/** One mount of a named volume in a create body: `Binds` entry `i`, or `Mounts` entry `i`. */
+interface VolumeMount { readonly name: string, readonly copies: boolean }
+
+/**
+ * The named volumes a container create body mounts, each once, with whether any of its mounts
+ * asks for the copy (a `Binds` entry without the `nocopy` option, a `Mounts` volume without
+ * `VolumeOptions.NoCopy: true`). Bodies are canonical: keys are the engine's field names.
+ *
+ * @example namedVolumeMounts({ HostConfig: { Binds: ['data:/d', 'cache:/c:ro,nocopy'] } }) // [{ name: 'data', copies: true }, { name: 'cache', copies: false }]
+ */
+export function namedVolumeMounts (body: JsonValue | undefined): VolumeMount[] {
+  const hc = isJsonObject(body) && isJsonObject(body['HostConfig']) ? body['HostConfig'] : null
+  if (hc === null) return []
+  const found = new Map<string, boolean>()
+  const add = (name: string, copies: boolean): void => { found.set(name, (found.get(name) ?? false) || copies) }
+  for (const bind of Array.isArray(hc['Binds']) ? hc['Binds'] : []) {
+    if (typeof bind !== 'string') continue
+    const parts = bind.split(':')
+    const source = parts[0] ?? ''
+    if (parts.length < 2 || source === '' || source.startsWith('/')) continue
+    add(source, !bindOptions(parts).includes('nocopy'))
+  }
+  for (const mount of Array.isArray(hc['Mounts']) ? hc['Mounts'] : []) {
+    if (!isJsonObject(mount) || mount['Type'] !== 'volume' || typeof mount['Source'] !== 'string' || mount['Source'] === '') continue
+    const options = mount['VolumeOptions']
+    add(mount['Source'], !(isJsonObject(options) && options['NoCopy'] === true))
+  }
+  return [...found].map(([name, copies]) => ({ name, copies }))
+}
+
+/**
+ * The body with every mount of the named volumes `names` set to `nocopy`.
+ *
+ * @example withoutCopy({ HostConfig: { Binds: ['data:/d:ro'] } }, ['data']) // { HostConfig: { Binds: ['data:/d:ro,nocopy'] } }
+ */
+export function withoutCopy (body: JsonObject, names: ReadonlySet<string>): JsonObject {
+  const hc = body['HostConfig'] as JsonObject
+  const out: Record<string, JsonValue> = Object.create(null) as Record<string, JsonValue>
+  for (const key of Object.keys(hc)) out[key] = hc[key]!
+  if (Array.isArray(hc['Binds'])) {
+    out['Binds'] = hc['Binds'].map((bind) => {
+      if (typeof bind !== 'string') return bind
+      const parts = bind.split(':')
+      if (parts.length < 2 || !names.has(parts[0]!) || bindOptions(parts).includes('nocopy')) return bind
+      // `src:dst` or `src:dst:opts`: the engine reads the options as one comma-separated list.
+      return parts.length === 2 ? `${bind}:nocopy` : `${bind},nocopy`
+    })
+  }
+  if (Array.isArray(hc['Mounts'])) {
+    out['Mounts'] = hc['Mounts'].map((mount) => {
+      if (!isJsonObject(mount) || mount['Type'] !== 'volume' || typeof mount['Source'] !== 'string' || !names.has(mount['Source'])) return mount
+      const options = isJsonObject(mount['VolumeOptions']) ? mount['VolumeOptions'] : Object.create(null) as JsonObject
+      return { ...mount, VolumeOptions: { ...options, NoCopy: true } }
+    })
+  }
+  const copy: Record<string, JsonValue> = Object.create(null) as Record<string, JsonValue>
+  for (const key of Object.keys(body)) copy[key] = key === 'HostConfig' ? out : body[key]!
+  return copy
+}
+
+/** A bind's options: the third part (`ro,nocopy`), or none. */
+function bindOptions (parts: readonly string[]): string[] {
+  return parts.length >= 3 ? parts[2]!.split(',') : []
+}
