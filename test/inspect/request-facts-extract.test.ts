@@ -72,6 +72,8 @@ test('ContainerCreate: a named volume that binds a host path is found through th
   assert.deepEqual(f.namedVolumes, ['etc', 'nfs', 'blank', 'plain', 'plugin', 'missing'])
   assert.deepEqual(f.hostPaths, ['/etc', '/root'])
   assert.deepEqual(f.volumeMounts, ['nfs'])
+  // An existing volume of a plugin driver reaches through that plugin, as one created inline would.
+  assert.deepEqual(f.volumeDrivers, ['rexray'])
   assert.deepEqual(engine.asked, ['etc', 'nfs', 'blank', 'plain', 'plugin', 'missing'])
 })
 

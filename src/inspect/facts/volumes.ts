@@ -38,13 +38,16 @@ function isLocalDriver (driver: string): boolean {
 }
 
 /**
- * A named volume the request mounts: its name, and, when it already exists with the local
- * driver, what its options reach on the host.
+ * A named volume the request mounts: its name, and, when it already exists, its driver (another
+ * driver than local is a plugin the volume reaches through) or, for the local driver, what its
+ * options reach on the host.
  */
 async function recordNamedVolume (sheet: FactSheet, name: string, lookup: EngineLookup): Promise<void> {
   sheet.add('namedVolumes', name)
   const existing = await lookup.volume(name)
-  if (existing !== null && isLocalDriver(existing.driver)) recordLocalVolumeOptions(sheet, existing.options)
+  if (existing === null) return
+  if (isLocalDriver(existing.driver)) recordLocalVolumeOptions(sheet, existing.options)
+  else sheet.add('volumeDrivers', existing.driver)
 }
 
 /**
