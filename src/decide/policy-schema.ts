@@ -1,7 +1,7 @@
 import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml'
 import { parseYamlText } from '../config/yaml-text.ts'
 import { ConfigError } from '../core/errors.ts'
-import type { AuthMethod } from '../identify/identity.ts'
+import { authMethods, type AuthMethod } from '../identify/identity.ts'
 import type { FactName, RequestFacts } from '../inspect/request-facts.ts'
 import { operationRefNames, resolveOperationRef } from './operation-groups.ts'
 import type { PolicyMode } from './policy-input.ts'
@@ -115,8 +115,6 @@ export const factKinds: { readonly [K in FactName]-?: KindOf<RequestFacts[K]> } 
 /** Facts that hold absolute paths, the only ones `allUnder` and `anyOutside` apply to. */
 export const pathFacts: ReadonlySet<FactName> = new Set<FactName>(['hostPaths', 'archivePath'])
 
-const authMethodSet: { readonly [M in AuthMethod]: true } = { anonymous: true, mtls: true, jwt: true, token: true, socket: true }
-export const authMethods = Object.keys(authMethodSet) as readonly AuthMethod[]
 
 export type Operator = 'is' | 'oneOf' | 'noneOf' | 'anyOf' | 'empty' | 'notEmpty' | 'glob' | 'allUnder' | 'anyOutside' | 'min' | 'max' | 'present' | 'not'
 

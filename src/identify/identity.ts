@@ -1,5 +1,9 @@
-/** How a caller proved who it is. `anonymous` until the identity issue adds the others. */
+/** How a caller proved who it is: a listener's own `anonymous` or fixed `socket` identity, or a credential. */
 export type AuthMethod = 'anonymous' | 'mtls' | 'jwt' | 'token' | 'socket'
+
+const authMethodSet: { readonly [M in AuthMethod]: true } = { anonymous: true, mtls: true, jwt: true, token: true, socket: true }
+/** Every AuthMethod, for checking the names configs and policies give. */
+export const authMethods = Object.keys(authMethodSet) as readonly AuthMethod[]
 
 /**
  * Who sent a request, as policy rules and audit records see it. Built by the identify stage from a

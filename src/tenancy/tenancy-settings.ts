@@ -1,5 +1,6 @@
 import { ConfigError } from '../core/errors.ts'
 import { objectWithKeys } from '../identify/fixed-identity.ts'
+import { authMethods, type AuthMethod } from '../identify/identity.ts'
 import { labelProblem } from '../identify/label.ts'
 
 /**
@@ -31,15 +32,20 @@ export interface TenancySettings {
 export const EVENT_TYPES = ['builder', 'config', 'container', 'daemon', 'image', 'network', 'node', 'plugin', 'secret', 'service', 'volume'] as const
 export type EventType = typeof EVENT_TYPES[number]
 
-/** Identities by name or group. */
-export interface IdentitySet { readonly names: readonly string[], readonly groups: readonly string[] }
+/**
+ * Identities by name or group, proved by one of `methods` (empty: any). A name alone is only as
+ * good as the weakest method that can carry it: a JWT whose subject an IdP lets users choose, or
+ * a certificate CN from a CA another team shares, could claim an operator's name.
+ */
+export interface IdentitySet { readonly names: readonly string[], readonly groups: readonly string[], readonly methods: readonly AuthMethod[] }
 
 /**
  * Whether an identity is in the set.
  *
- * @example inSet({ name: 'ci', groups: ['dev'] }, { names: [], groups: ['dev'] }) // true
+ * @example inSet({ name: 'ci', groups: ['dev'], method: 'mtls' }, { names: [], groups: ['dev'], methods: ['mtls'] }) // true
  */
-export function inSet (identity: { readonly name: string, readonly groups: readonly string[] }, set: IdentitySet): boolean {
+export function inSet (identity: { readonly name: string, readonly groups: readonly string[], readonly method: AuthMethod }, set: IdentitySet): boolean {
+  if (set.methods.length > 0 && !set.methods.includes(identity.method)) return false
   return set.names.includes(identity.name) || identity.groups.some((g) => set.groups.includes(g))
 }
 
@@ -70,8 +76,12 @@ export function parseTenancySettings (raw: unknown, where: string): TenancySetti
 }
 
 function identitySet (raw: unknown, where: string): IdentitySet {
-  const obj = objectWithKeys(raw ?? {}, where, ['names', 'groups'])
-  return Object.freeze({ names: names(obj.names, `${where}.names`), groups: names(obj.groups, `${where}.groups`) })
+  const obj = objectWithKeys(raw ?? {}, where, ['names', 'groups', 'methods'])
+  const methods = names(obj.methods, `${where}.methods`)
+  methods.forEach((m, i) => {
+    if (!(authMethods as readonly string[]).includes(m)) throw new ConfigError(`${where}.methods[${i}]: expected one of ${authMethods.join(', ')}`)
+  })
+  return Object.freeze({ names: names(obj.names, `${where}.names`), groups: names(obj.groups, `${where}.groups`), methods: methods as readonly AuthMethod[] })
 }
 
 function ownerLabel (value: unknown, where: string): string {

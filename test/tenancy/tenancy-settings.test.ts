@@ -1,15 +1,15 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseTenancySettings } from '../../src/tenancy/tenancy-settings.ts'
+import { inSet, parseTenancySettings } from '../../src/tenancy/tenancy-settings.ts'
 import { scopeOf } from '../../src/tenancy/tenant-scope.ts'
 
 test('tenancy settings: defaults, operators, refused values', () => {
   const s = parseTenancySettings({ operators: { groups: ['platform'] } }, 'tenancy')
   assert.equal(s.label, 'io.dockward.tenant')
-  assert.deepEqual(s.operators, { names: [], groups: ['platform'] })
+  assert.deepEqual(s.operators, { names: [], groups: ['platform'], methods: [] })
   assert.equal(parseTenancySettings(null, 'tenancy').label, 'io.dockward.tenant')
-  assert.deepEqual(parseTenancySettings({ redactEnv: { names: ['auditor'] } }, 'tenancy').redactEnv, { names: ['auditor'], groups: [] })
-  for (const bad of [{ label: 'Owner=x' }, { label: '' }, { operators: { names: 'ops' } }, { operator: [] }, { operators: { groups: ['a\u202e'] } }]) {
+  assert.deepEqual(parseTenancySettings({ redactEnv: { names: ['auditor'] } }, 'tenancy').redactEnv, { names: ['auditor'], groups: [], methods: [] })
+  for (const bad of [{ label: 'Owner=x' }, { label: '' }, { operators: { names: 'ops' } }, { operator: [] }, { operators: { groups: ['a\u202e'] } }, { operators: { names: ['x'], methods: ['password'] } }]) {
     assert.throws(() => parseTenancySettings(bad, 'tenancy'), { name: 'ConfigError' }, JSON.stringify(bad))
   }
 })
@@ -20,4 +20,13 @@ test('scope: operators by name or group, tenants by their tenant, no one else', 
   assert.deepEqual(scopeOf({ name: 'root-ci', tenant: null, groups: [], method: 'token' }, s), { kind: 'operator' })
   assert.deepEqual(scopeOf({ name: 'ci', tenant: 'a', groups: [], method: 'jwt' }, s), { kind: 'tenant', tenant: 'a' })
   assert.throws(() => scopeOf({ name: 'anonymous', tenant: null, groups: [], method: 'anonymous' }, s), { code: 'DW_ERR_TENANCY_DENIED' })
+})
+
+test('scope: an operator set with methods takes its names only from those methods', () => {
+  // A JWT whose subject an IdP lets users pick must not become the static token's operator.
+  const s = parseTenancySettings({ operators: { names: ['deploy-bot'], methods: ['token'] }, redactEnv: { groups: ['ops'], methods: ['mtls'] } }, 'tenancy')
+  assert.deepEqual(scopeOf({ name: 'deploy-bot', tenant: null, groups: [], method: 'token' }, s), { kind: 'operator' })
+  assert.deepEqual(scopeOf({ name: 'deploy-bot', tenant: 'team-b', groups: [], method: 'jwt' }, s), { kind: 'tenant', tenant: 'team-b' })
+  assert.equal(inSet({ name: 'x', groups: ['ops'], method: 'mtls' }, s.redactEnv), true)
+  assert.equal(inSet({ name: 'x', groups: ['ops'], method: 'jwt' }, s.redactEnv), false)
 })
