@@ -111,6 +111,8 @@ class LineWriter {
   #flushing = false
   #scheduled = false
   #closed = false
+  // A failed write left part of a line that could not be cut off: the next write ends it first.
+  #torn = false
 
   constructor (options: AuditSinkOptions) {
     this.#options = options
@@ -151,7 +153,7 @@ class LineWriter {
     if (this.#closed) return
     this.#closed = true
     if (this.#pending.length > 0 && this.#broken === null && !this.#flushing) {
-      try { writeAllSync(this.#fd, this.#pending.join('')) } catch (err) { this.#options.onError(err as Error) }
+      try { this.#writeSync(this.#pending.join('')) } catch (err) { this.#options.onError(err as Error) }
     }
     this.#pending = []
     if (this.#path !== null && !this.#flushing) {
@@ -169,7 +171,7 @@ class LineWriter {
     }
     try {
       this.#followPath()
-      writeAllSync(this.#fd, line)
+      this.#writeSync(line)
     } catch (err) {
       this.#lost++
       this.#fail(err as Error)
@@ -184,7 +186,7 @@ class LineWriter {
     this.#lastTry = now
     try {
       if (this.#path !== null) this.#open()
-      writeAllSync(this.#fd, resumedLine(this.#lost))
+      this.#writeSync(resumedLine(this.#lost))
     } catch (err) {
       this.#options.onError(err as Error)
       return false
@@ -245,7 +247,7 @@ class LineWriter {
       // A file: one synchronous write per turn into the page cache costs less than a trip
       // through the thread pool, and a crash loses nothing that was queued before the turn ended.
       try {
-        writeAllSync(this.#fd, data)
+        this.#writeSync(data)
         if (recovering) this.#recovered()
       } catch (err) {
         this.#lost += lines.length - (recovering ? 1 : 0)
@@ -255,9 +257,13 @@ class LineWriter {
     }
     // stdout may be a pipe whose reader is slow: never block the loop on it.
     this.#flushing = true
-    writeAll(this.#fd, Buffer.from(data, 'utf8'), (err) => {
+    const torn = this.#torn
+    writeAll(this.#fd, Buffer.from(torn ? `\n${data}` : data, 'utf8'), (err, written) => {
       this.#flushing = false
       this.#closeRetired()
+      // A pipe cannot be cut back: a line begun and not finished is ended by the next write.
+      if (err === null) this.#torn = false
+      else if (written > 0) this.#torn = true
       if (err !== null) {
         this.#lost += lines.length - (recovering ? 1 : 0)
         this.#fail(err)
@@ -269,6 +275,29 @@ class LineWriter {
   }
 
   // ---- both
+
+  /**
+   * Writes whole lines, or none: a write that fails midway (a disk that fills up) is cut back
+   * to where it began, so the next line does not land glued to a fragment. Where that cannot be
+   * done (a pipe), the next write begins with a line break.
+   */
+  #writeSync (data: string): void {
+    const torn = this.#torn
+    try {
+      writeAllSync(this.#fd, torn ? `\n${data}` : data)
+      this.#torn = false
+    } catch (err) {
+      const written = (err as { written?: number }).written ?? 0
+      if (written > 0) {
+        try {
+          fs.ftruncateSync(this.#fd, fs.fstatSync(this.#fd).size - written)
+        } catch {
+          this.#torn = true
+        }
+      }
+      throw err
+    }
+  }
 
   /** Reopens when the path no longer names the open file (moved by logrotate, deleted, replaced). */
   #followPath (): void {
@@ -321,32 +350,37 @@ class LineWriter {
   }
 }
 
-/** writeSync until every byte is out; a full non-blocking pipe (stdout) is waited on briefly. */
+/**
+ * writeSync until every byte is out; a full non-blocking pipe (stdout) is waited on briefly. A
+ * failure carries how many bytes did go out (`written`).
+ */
 function writeAllSync (fd: number, line: string): void {
   let buf = Buffer.from(line, 'utf8')
+  let written = 0
   const deadline = Date.now() + SYNC_PIPE_WAIT_MS
   while (buf.length > 0) {
     let n: number
     try {
       n = fs.writeSync(fd, buf)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > deadline) throw err
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > deadline) throw Object.assign(err as Error, { written })
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
       continue
     }
+    written += n
     buf = buf.subarray(n)
   }
 }
 
 /** fs.write until every byte is out; EAGAIN on a full pipe is retried after a short wait. */
-function writeAll (fd: number, data: Buffer, cb: (err: Error | null) => void): void {
+function writeAll (fd: number, data: Buffer, cb: (err: Error | null, written: number) => void, written = 0): void {
   fs.write(fd, data, 0, data.length, null, (err, n) => {
     if (err !== null) {
-      if (err.code === 'EAGAIN') { setTimeout(() => writeAll(fd, data, cb), 5); return }
-      cb(err)
+      if (err.code === 'EAGAIN') { setTimeout(() => writeAll(fd, data, cb, written), 5); return }
+      cb(err, written)
       return
     }
-    if (n < data.length) writeAll(fd, data.subarray(n), cb)
-    else cb(null)
+    if (n < data.length) writeAll(fd, data.subarray(n), cb, written + n)
+    else cb(null, written + n)
   })
 }

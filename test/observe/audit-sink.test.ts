@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -126,4 +127,25 @@ test('reopen() starts a new file after logrotate moved the old one', async (t) =
 
 test('a destination that cannot be opened at start throws', () => {
   assert.throws(() => createAuditSink({ destination: { kind: 'file', path: '/nonexistent-dir/audit.jsonl' }, failClosed: false, onError: () => {} }), /ENOENT/)
+})
+
+test('a write that fails midway (the file may grow no more) is cut back: no fragment is left for the next line to glue onto', (t) => {
+  // prlimit caps the file size of a child process; the write that crosses the cap gets EFBIG after
+  // part of it went out, as on a disk that fills up mid-line.
+  if (spawnSync('prlimit', ['--version']).status !== 0) { t.skip('SKIPPED: prlimit (util-linux) is not installed'); return }
+  const dir = mkdtempSync(join(tmpdir(), 'dw-audit-torn-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 'audit.jsonl')
+  const script = join(dir, 'write.mts')
+  writeFileSync(script, [
+    `import { createAuditSink } from ${JSON.stringify(new URL('../../src/observe/audit-sink.ts', import.meta.url).href)}`,
+    "process.on('SIGXFSZ', () => {})",
+    `const sink = createAuditSink({ destination: { kind: 'file', path: ${JSON.stringify(path)} }, failClosed: true, retryMs: 10, onError: () => {} })`,
+    "console.log(JSON.stringify([sink.write({ id: 'one' }), sink.write({ id: 'two', pad: 'x'.repeat(3000) })]))"
+  ].join('\n'))
+  const run = spawnSync('prlimit', ['--fsize=2048', process.execPath, '--import', 'tsx', script], { encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  assert.deepEqual(JSON.parse(run.stdout), [true, false], 'the second record failed, as it had to')
+  assert.deepEqual(lines(path).map((r) => r.id), ['one'], 'the file holds whole lines only')
+  assert.ok(readFileSync(path, 'utf8').endsWith('}\n'))
 })
