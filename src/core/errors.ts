@@ -24,6 +24,7 @@ export const statusByCode = {
   DW_ERR_HEADERS_TIMEOUT: 408,
   DW_ERR_LENGTH_REQUIRED: 411,
   DW_ERR_BODY_TOO_LARGE: 413,
+  DW_ERR_EXPECTATION_FAILED: 417,
   DW_ERR_RATE_LIMITED: 429,
   DW_ERR_HEADERS_TOO_LARGE: 431,
   DW_ERR_INTERNAL: 500,
@@ -195,6 +196,11 @@ export class RateLimitedError extends GatewayError {
 /** A bug in dockward. The request is refused, never forwarded half-checked. */
 export class InternalError extends GatewayError {
   constructor (cause: unknown) { super('DW_ERR_INTERNAL', 'dockward could not process the request', { cause }) }
+}
+
+/** An `Expect` other than `100-continue` (Go's server answers 417 to it as well). */
+export class ExpectationFailedError extends GatewayError {
+  constructor (value: string) { super('DW_ERR_EXPECTATION_FAILED', `unsupported Expect header: ${JSON.stringify(value.slice(0, 64))}`) }
 }
 
 /** Transfer codings other than plain `chunked` (Go's server answers 501 to them as well). */

@@ -334,6 +334,18 @@ admin:
       assert.ok(r.bytesOut > 0 && r.bytesOut <= framed, `bytesOut ${r.bytesOut as number} of a ${framed}-byte framed body`)
     })
 
+    test('an Expect other than 100-continue: 417 in the engine\'s format, and a record', async () => {
+      const ua = `expect-${randomBytes(4).toString('hex')}`
+      const raw = await rawExchange({ host: '127.0.0.1', port: dw.tcpPort! }, `GET /v1.41/containers/json HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ${ua}\r\nExpect: foo\r\n\r\n`)
+      assert.deepEqual(statusCodes(raw), [417])
+      assert.match(raw, /\{"message":"unsupported Expect header: \\"foo\\""\}/)
+      const r = (await waitAudit(auditFile, (rs) => rs.some((x) => x.userAgent === ua))).find((x) => x.userAgent === ua)!
+      assertShape(r)
+      assert.equal(r.status, 417)
+      assert.equal(r.decision, 'none')
+      assert.equal(r.error?.code, 'DW_ERR_EXPECTATION_FAILED')
+    })
+
     test('a client that half-closes mid-body gets no "malformed request" record: its request has its own, one', async () => {
       const socket = net.connect(dw.tcpPort!, '127.0.0.1')
       await new Promise((resolve) => socket.once('connect', resolve))
