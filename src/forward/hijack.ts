@@ -255,12 +255,15 @@ function splice (client: Duplex, engine: Socket, pace: boolean, fromClient: Byte
   let reported = false
   const report = (end: HijackOutcome['end']): void => { if (!reported) { reported = true; done(end) } }
   let engineEnded = false
+  // The side that failed first is the one the record names: each failure destroys the other side,
+  // whose 'close' may then run first.
+  let failed: 'client' | 'engine' | null = null
   engine.on('end', () => { engineEnded = true })
-  engine.on('error', () => { client.destroy() })
-  client.on('error', () => { engine.destroy() })
+  engine.on('error', () => { failed ??= 'engine'; client.destroy() })
+  client.on('error', () => { failed ??= 'client'; engine.destroy() })
   client.on('close', () => {
     engine.destroy()
-    report('client-closed')
+    report(failed === 'engine' ? 'upstream-closed' : 'client-closed')
   })
   engine.on('close', () => {
     // The engine closes the whole connection when the stream is over, as it would directly: once
@@ -268,7 +271,7 @@ function splice (client: Duplex, engine: Socket, pace: boolean, fromClient: Byte
     if (!engineEnded) client.destroy()
     else if (client.writableFinished) client.destroy()
     else client.once('finish', () => client.destroy())
-    report(engineEnded ? 'complete' : 'upstream-closed')
+    report(failed === 'client' ? 'client-closed' : engineEnded ? 'complete' : 'upstream-closed')
   })
   relay(client, engine, pace, fromClient)
   relay(engine, client, pace, toClient)

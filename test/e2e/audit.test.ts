@@ -7,7 +7,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { requireEngine, type TestEngine } from '../support/engine.ts'
+import { engineRequest, requireEngine, type TestEngine } from '../support/engine.ts'
 import { startDockward, type RunningDockward } from '../support/dockward.ts'
 import {
   docker, firstCli, inspectContainer, readUntil, removeContainer, removeImage, runContainer, spawnDocker, uniqueName, type DockerCli
@@ -332,6 +332,23 @@ admin:
       assertShape(r)
       assert.equal(r.status, 200)
       assert.ok(r.bytesOut > 0 && r.bytesOut <= framed, `bytesOut ${r.bytesOut as number} of a ${framed}-byte framed body`)
+    })
+
+    test('a client that resets a hijacked stream is recorded as the side that closed it', async () => {
+      const name = uniqueName('dw-audit-reset')
+      containers.push(name)
+      const id = await runContainer(eng, { name, cmd: ['sleep', '60'] })
+      const exec = await engineRequest(eng, 'POST', `/containers/${id}/exec`, { Cmd: ['sleep', '30'], AttachStdout: true, AttachStderr: true })
+      const ua = `reset-${randomBytes(4).toString('hex')}`
+      const body = '{"Detach":false,"Tty":false}'
+      // TCP: only a TCP socket can be reset.
+      const socket = net.connect(dw.tcpPort!, '127.0.0.1')
+      await new Promise((resolve) => socket.once('connect', resolve))
+      socket.write(`POST /v1.41/exec/${exec.json.Id as string}/start HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nUser-Agent: ${ua}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+      await new Promise((resolve) => socket.once('data', resolve))
+      socket.resetAndDestroy()
+      const end = (await waitAudit(auditFile, (rs) => rs.some((x) => x.userAgent === ua && x.event === 'stream-end'))).find((x) => x.userAgent === ua && x.event === 'stream-end')!
+      assert.equal(end.end, 'client-closed')
     })
 
     test('an Expect other than 100-continue: 417 in the engine\'s format, and a record', async () => {
