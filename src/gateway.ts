@@ -261,7 +261,9 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
             captureResponse: createsObject(operation),
             responseTimeoutMs: admitted.responseTimeoutMs,
             ...(admitted.body === undefined ? {} : { body: { bytes: admitted.body, contentType: admitted.bodyKind === 'json' ? JSON_TYPE : null } }),
-            ...(admitted.response === undefined ? {} : { response: admitted.response })
+            ...(admitted.response === undefined ? {} : { response: admitted.response }),
+            // The engine copies into a held volume while it creates: held until it answered.
+            ...(admitted.release === undefined ? {} : { answered: admitted.release })
           }
           const settled = admitted.settled
           // Recorded (or refused by a fail-closed audit) before the engine is changed in any way.

@@ -156,6 +156,13 @@ export interface ForwardPlan {
   readonly response?: ResponseFilter
   /** Keep a copy of a response body of up to CAPTURE_LIMIT bytes for the outcome (ids of created objects). */
   readonly captureResponse?: boolean
+  /**
+   * Called once the engine has answered (its head arrived) or the exchange failed. With it set, a
+   * client that leaves before the answer does not abort the exchange: the engine would go on with
+   * the request anyway, and what the caller holds until then (a create's named volumes) must not
+   * be let go while it does.
+   */
+  readonly answered?: () => void
 }
 
 const CAPTURE_LIMIT = 64 * 1024
@@ -174,6 +181,7 @@ export function forwardRequest (
   // The client left while the request was admitted: its 'close' has fired already and would
   // never abort what is sent now, so a `logs -f` would stay open on the engine for good.
   if (res.destroyed) {
+    plan.answered?.()
     done({ status: 0, end: 'client-aborted', bytesIn: 0, bytesOut: 0 })
     return
   }
@@ -216,6 +224,9 @@ export function forwardRequest (
   }, {
     onHead: (head) => {
       status = head.status
+      plan.answered?.()
+      // The client left while the engine worked (only a plan with `answered` waits for this).
+      if (res.destroyed) { exchange.abort(); return }
       if (plan.response !== undefined) {
         filtered = new AnswerBody(exchange)
         relayFiltered({ ...head, body: filtered, abort: () => exchange.abort() }, res, plan.response, finish)
@@ -249,6 +260,7 @@ export function forwardRequest (
       else relay?.end()
     },
     onError: (err) => {
+      plan.answered?.()
       if (finished) return
       if (filtered !== null) { filtered.destroy(err); return }
       if (!res.headersSent) {
@@ -269,7 +281,7 @@ export function forwardRequest (
       finish({ status: res.statusCode, end: 'complete' })
       return
     }
-    exchange.abort()
+    if (plan.answered === undefined || status !== 0) exchange.abort()
     finish({ status: res.statusCode, end: 'client-aborted' })
   })
   // Unheard, a client's failed upload would be an uncaught error.
