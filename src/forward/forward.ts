@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { GatewayError, UpstreamProtocolError, UpstreamUnavailableError } from '../core/errors.ts'
 import type { EngineExchange, EngineRequest } from './engine-pool.ts'
-import { endToEndHeaders, withContentLength, withContentType } from './hop-headers.ts'
+import { endToEndHeaders, withContentLength, withContentType, withHost } from './hop-headers.ts'
 import type { BodyFraming } from './request-framing.ts'
 import type { Upstream } from './upstream.ts'
 import { relayFiltered, type ResponseFilter } from './response-filter.ts'
@@ -185,7 +185,7 @@ export function forwardRequest (
     done({ status: 0, end: 'client-aborted', bytesIn: 0, bytesOut: 0 })
     return
   }
-  let headers = endToEndHeaders(req.rawHeaders)
+  let headers = withHost(endToEndHeaders(req.rawHeaders))
   let body: EngineRequest['body'] = null
   if (plan.body !== undefined) {
     headers = withContentLength(headers, plan.body.bytes.length)

@@ -5,7 +5,7 @@ import {
   BadFramingError, BodyTooLargeError, LengthRequiredError, UpstreamProtocolError, UpstreamUnavailableError, toGatewayError, type GatewayError
 } from '../core/errors.ts'
 import type { UpgradeProtocol } from '../route/hijack-routes.ts'
-import { endToEndHeaders, rawHeader, withContentLength } from './hop-headers.ts'
+import { endToEndHeaders, rawHeader, withContentLength, withHost } from './hop-headers.ts'
 import { checkConnectionHeader } from './request-framing.ts'
 import { sendErrorOnSocket } from '../core/error-response.ts'
 import type { Upstream } from './upstream.ts'
@@ -189,7 +189,7 @@ export function relayUpgrade (u: UpgradeRequest, upstream: Upstream, done: (outc
  * exactly the body that was read (never the client's own framing).
  */
 function framedHeaders (raw: readonly string[], protocol: UpgradeProtocol | null, length: number): string[] {
-  return withContentLength(endToEndHeaders(raw, { upgrade: protocol ?? undefined }), length > 0 ? length : null)
+  return withHost(withContentLength(endToEndHeaders(raw, { upgrade: protocol ?? undefined }), length > 0 ? length : null))
 }
 
 /**

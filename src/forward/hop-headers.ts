@@ -85,6 +85,15 @@ export function withContentType (headers: readonly string[], type: string): stri
   return out
 }
 
+/**
+ * `headers` with a Host header: an HTTP/1.0 client may send none, and dockward speaks HTTP/1.1 to
+ * the engine, which refuses a request without one ("missing required Host header").
+ */
+export function withHost (headers: string[]): string[] {
+  if (rawHeader(headers, 'host') === undefined) headers.push('Host', 'docker')
+  return headers
+}
+
 /** The value of the first header with this (lower-case) name, or undefined. */
 export function rawHeader (raw: readonly string[], lowerName: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {

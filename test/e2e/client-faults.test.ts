@@ -71,6 +71,12 @@ describe('client faults', { skip: engine === null ? 'no engine' : false }, () =>
     assert.deepEqual(statusCodes(await rawExchange(dw.socketPath, 'GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')), [200])
   }
 
+  test('an HTTP/1.0 client without Host is answered: the engine gets a Host on its HTTP/1.1 request', async () => {
+    const raw = await rawExchange(dw.socketPath, 'GET /v1.41/version HTTP/1.0\r\n\r\n')
+    assert.deepEqual(statusCodes(raw), [200], raw.slice(0, 200))
+    assert.match(raw, /"ApiVersion"/)
+  })
+
   test('clients that vanish mid-upload, mid-download and mid-hijack leave no socket or descriptor behind', async () => {
     // Writes now and then: a hijacked client that is gone is noticed at the next write, as on the
     // engine's own socket (an end from the client may be a half-close, `docker exec -i` sends one
