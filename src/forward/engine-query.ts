@@ -9,6 +9,8 @@ export interface EngineVolume {
   readonly driver: string
   readonly options: Readonly<Record<string, string>>
   readonly labels: Readonly<Record<string, string>>
+  /** When this volume (of this name) was created, in whole seconds since the epoch; absent when the engine did not say. */
+  readonly createdSec?: number
 }
 
 /** An existing container's host configuration and mounts, as the engine reports them. */
@@ -75,8 +77,14 @@ export function createEngineQuery (upstream: Upstream): EngineQuery {
     async volume (name) {
       const answer = await getJson(upstream, `/volumes/${encodeURIComponent(name)}`)
       if (answer === null) return null
-      const v = answer as { Driver?: unknown, Options?: unknown, Labels?: unknown }
-      return { driver: typeof v.Driver === 'string' ? v.Driver : '', options: stringMap(v.Options), labels: stringMap(v.Labels) }
+      const v = answer as { Driver?: unknown, Options?: unknown, Labels?: unknown, CreatedAt?: unknown }
+      const created = typeof v.CreatedAt === 'string' ? Date.parse(v.CreatedAt) : NaN
+      return {
+        driver: typeof v.Driver === 'string' ? v.Driver : '',
+        options: stringMap(v.Options),
+        labels: stringMap(v.Labels),
+        ...(Number.isFinite(created) ? { createdSec: Math.floor(created / 1000) } : {})
+      }
     },
     async container (idOrName) {
       const raw = await getBytes(upstream, `/containers/${encodeURIComponent(idOrName)}/json`)

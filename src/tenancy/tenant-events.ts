@@ -46,7 +46,7 @@ export function tenantEvents (ctx: ResponseContext, shared: readonly string[]): 
   const volumes = new Map<string, string | null>()
   const containerOwner = async (id: string): Promise<string | null | undefined> =>
     (await resolveOwner(ctx.cache, 'container', id, true, ctx.label, async () => await ctx.engine.container(id)))?.owner
-  const volumeOwner = async (name: string, action: string): Promise<string | null | undefined> => {
+  const volumeOwner = async (name: string, action: string, eventSec: number): Promise<string | null | undefined> => {
     if (action === 'destroy') {
       const owner = volumes.get(name)
       volumes.delete(name)
@@ -54,6 +54,9 @@ export function tenantEvents (ctx: ResponseContext, shared: readonly string[]): 
     }
     const v = await ctx.engine.volume(name)
     if (v === null) return volumes.get(name)
+    // An event from before this volume existed (a replay with `since`) is about an earlier volume
+    // of the same name, maybe another tenant's: its owner is the one seen then, or unknown.
+    if (v.createdSec === undefined || eventSec < v.createdSec) return volumes.get(name)
     const owner = v.labels[ctx.label] ?? null
     volumes.set(name, owner)
     return owner
@@ -71,6 +74,14 @@ export function tenantEvents (ctx: ResponseContext, shared: readonly string[]): 
       const type = typeof event['Type'] === 'string' ? event['Type'] : ''
       const isShared = shared.includes(type)
       const labelOwner = (): string | null => typeof attributes[ctx.label] === 'string' ? attributes[ctx.label] as string : null
+      const eventSec = typeof event['time'] === 'number' ? event['time'] : 0
+      // A shared object's event that names a container (a network's connect, an anonymous
+      // volume's mount) is about that container: shown to its owner only.
+      const sharedAbout = async (): Promise<boolean> => {
+        const container = attributes['container']
+        if (typeof container === 'string') return await containerOwner(container) === ctx.tenant
+        return isShared
+      }
       switch (type) {
         case 'container': {
           if (action === 'destroy') ctx.cache.forget('container', id)
@@ -78,20 +89,23 @@ export function tenantEvents (ctx: ResponseContext, shared: readonly string[]): 
           return o === ctx.tenant || (o === null && isShared)
         }
         case 'image': {
-          const o = labelOwner()
+          // The engine logs `delete` once the image is gone, without its labels: the owner is the
+          // one dockward saw, or unknown.
+          const o = action === 'delete' && labelOwner() === null ? ctx.cache.get('image', id) : labelOwner()
           return o === ctx.tenant || (o === null && isShared)
         }
         case 'volume':
-          return volumeOwner(id, action).then((o) => o === ctx.tenant || (o === null && isShared))
+          return volumeOwner(id, action, eventSec).then(async (o) => {
+            if (o === ctx.tenant) return true
+            if (o !== null) return false // another tenant's, or not known
+            return await sharedAbout()
+          })
         case 'network':
           return networkOwner(id).then(async (o) => {
             if (action === 'destroy') ctx.cache.forget('network', id)
             if (o === ctx.tenant) return true
             if (o !== null) return false // another tenant's, or not known
-            const container = attributes['container']
-            // A shared network's connect/disconnect is about a container: shown to that container's owner.
-            if (typeof container === 'string') return await containerOwner(container) === ctx.tenant
-            return isShared
+            return await sharedAbout()
           })
         default:
           return isShared

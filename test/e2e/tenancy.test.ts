@@ -324,6 +324,27 @@ policy: admin
       assert.doesNotMatch(r.stderr, new RegExp(bId.slice(0, 12)))
     })
 
+    test('a replay of volume events shows nothing of an earlier volume of the same name, another tenant\'s', async () => {
+      const since = Math.floor(Date.now() / 1000) - 1
+      const vol = uniqueName('ten-reused')
+      volumes.push(vol)
+      const bRun = uniqueName('ten-b-reuse')
+      const bId = (await dockerOk(cli, hostB, ['run', '-d', '--name', bRun, '-v', `${vol}:/d`, image, 'true'], T)).trim()
+      await dockerOk(cli, hostB, ['wait', bRun], T)
+      await dockerOk(cli, hostB, ['rm', bRun], T)
+      await dockerOk(cli, hostB, ['volume', 'rm', vol], T)
+      // A new volume of that name, a second later: A's own from here on.
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      await dockerOk(cli, hostA, ['volume', 'create', vol], T)
+      const until = Math.floor(Date.now() / 1000) + 1
+      const replay = await engineRequest({ ...engine, socketPath: hostA.slice('unix://'.length) }, 'GET', `/events?since=${since}&until=${until}`)
+      assert.equal(replay.status, 200)
+      const events = replay.body.toString('utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { Type: string, Action: string, Actor: { ID: string, Attributes: Record<string, string> } })
+      const mine = events.filter((e) => e.Type === 'volume' && e.Actor.ID === vol)
+      assert.deepEqual(mine.map((e) => e.Action), ['create'], `only A's own create: ${JSON.stringify(mine)}`)
+      assert.ok(!JSON.stringify(events).includes(bId), 'nothing names B\'s container')
+    })
+
     test('A\'s events show nothing of B\'s activity', async () => {
       const events = spawnDocker(cli, hostA, ['events', '--format', '{{json .}}'], { timeoutMs: 30_000 })
       let out = ''
