@@ -113,6 +113,8 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
   // Owners by full id, for every request and event stream (ids and labels never change).
   const ownerCache = createOwnerCache()
   const volumeHolds = new NameLocks()
+  // Container creates the engine has not answered yet; each settles when it has (holdForCreate).
+  const createsInFlight = new Set<Promise<void>>()
 
   /**
    * Inspect and decide: reads a body the decision depends on (capped), canonicalizes query and
@@ -179,9 +181,11 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
     let bodyBytes = plan.body === undefined ? inspected.bodyBytes : Buffer.from(serializeJson(plan.body), 'utf8')
     const pinnedBody = await pinnedCreateBody(route.operation, planned, lookup)
     if (pinnedBody !== planned && pinnedBody !== undefined) bodyBytes = Buffer.from(serializeJson(pinnedBody), 'utf8')
-    const responseTimeoutMs = answerTimeout(route.operation, inspected.query, limits.upstreamResponseTimeout)
-    // Last, as it holds the create's named volumes until the exchange ends (Admitted.release).
-    const held = route.operation === 'ContainerCreate' ? await holdVolumes(pinnedBody) : null
+    // A create is held until the engine has answered, however long its copy into volumes takes
+    // (holdForCreate): no answer timeout, or the hold would end while the engine still copies.
+    const responseTimeoutMs = route.operation === 'ContainerCreate' ? null : answerTimeout(route.operation, inspected.query, limits.upstreamResponseTimeout)
+    // Last, as it holds until the exchange ends (Admitted.release).
+    const held = route.operation === 'ContainerCreate' ? await holdForCreate(pinnedBody) : null
     if (held?.body !== undefined) bodyBytes = Buffer.from(serializeJson(held.body), 'utf8')
     let body: Buffer | undefined
     if (kind === 'json') body = bodyBytes ?? EMPTY
@@ -190,16 +194,27 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
   }
 
   /**
-   * A create's named volumes, held from here until its exchange ends: the engine copies the
-   * image's files into an empty volume at create (volume-copy.ts), and no other create through
-   * dockward may mount the volume meanwhile. A volume some container already mounts could be
-   * written to during the copy: for it the copy is turned off (`nocopy`).
+   * A container create, held from here until the engine has answered it. The engine copies the
+   * image's files into empty volumes at create (volume-copy.ts), named ones and the anonymous ones
+   * of the image's `VOLUME`s, whose random names can be listed while the copy runs. So a create
+   * that mounts a named volume first waits for every create already in flight, then holds its
+   * named volumes (no other create through dockward may mount them), and a volume some container
+   * already mounts is sent with `nocopy`, since it could be written to during the copy.
    */
-  async function holdVolumes (body: JsonValue | undefined): Promise<{ release: () => void, body: JsonObject | undefined } | null> {
+  async function holdForCreate (body: JsonValue | undefined): Promise<{ release: () => void, body: JsonObject | undefined }> {
+    const earlier = [...createsInFlight]
+    let settle!: () => void
+    const mine = new Promise<void>((resolve) => { settle = resolve })
+    createsInFlight.add(mine)
+    const ended = (): void => { createsInFlight.delete(mine); settle() }
     const mounts = namedVolumeMounts(body)
-    if (mounts.length === 0) return null
-    const release = await volumeHolds.acquire(mounts.map((m) => m.name))
+    if (mounts.length === 0) return { release: ended, body: undefined }
+    let names: (() => void) | null = null
+    const release = (): void => { names?.(); ended() }
     try {
+      // Creates that came later wait for this one in turn, so no two wait for each other.
+      await Promise.all(earlier)
+      names = await volumeHolds.acquire(mounts.map((m) => m.name))
       const shared = new Set<string>()
       for (const m of mounts) if (m.copies && await engine.volumeInUse(m.name)) shared.add(m.name)
       return { release, body: shared.size === 0 ? undefined : withoutCopy(body as JsonObject, shared) }
@@ -262,7 +277,7 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
             responseTimeoutMs: admitted.responseTimeoutMs,
             ...(admitted.body === undefined ? {} : { body: { bytes: admitted.body, contentType: admitted.bodyKind === 'json' ? JSON_TYPE : null } }),
             ...(admitted.response === undefined ? {} : { response: admitted.response }),
-            // The engine copies into a held volume while it creates: held until it answered.
+            // The engine copies into volumes while it creates: held until it answered.
             ...(admitted.release === undefined ? {} : { answered: admitted.release })
           }
           const settled = admitted.settled

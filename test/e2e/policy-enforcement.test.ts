@@ -305,6 +305,45 @@ function suite (eng: TestEngine): void {
       assert.ok(readdirSync(freshDir).includes('busybox'), 'the image\'s /bin was copied into the new volume')
     })
 
+    test('an anonymous volume being filled cannot be mounted by another create until the first is answered', async () => {
+      // An image with a VOLUME over many files: the engine fills the anonymous volume at create,
+      // for a few seconds, and its random name is listed while it does.
+      const maker = uniqueName('dw-vol-maker')
+      let r = await engineRequest(eng, 'POST', `/containers/create?name=${maker}`, { Image: eng.image, Cmd: ['sh', '-c', 'mkdir -p /data/a && cd /data/a && seq 1 30000 | xargs touch'] })
+      assert.equal(r.status, 201)
+      created.push(maker)
+      assert.equal((await engineRequest(eng, 'POST', `/containers/${maker}/start`)).status, 204)
+      assert.equal((await engineRequest(eng, 'POST', `/containers/${maker}/wait`)).json.StatusCode, 0)
+      const image = `${uniqueName('dw-anon-copy')}:1`
+      r = await engineRequest(eng, 'POST', `/commit?container=${maker}&repo=${image.split(':')[0]!}&tag=1&changes=${encodeURIComponent('VOLUME /data')}`)
+      assert.equal(r.status, 201, r.body.toString())
+      try {
+        const before = new Set(((await engineRequest(eng, 'GET', '/volumes')).json.Volumes ?? []).map((v: { Name: string }) => v.Name))
+        const filler = uniqueName('dw-vol-filler')
+        const filling = send(dw.socketPath, 'POST', `/containers/create?name=${filler}`, JSON.stringify({ Image: image, Cmd: ['true'] }))
+        let anonymous: string | undefined
+        const deadline = Date.now() + 20_000
+        while (anonymous === undefined && Date.now() < deadline) {
+          const now = ((await engineRequest(eng, 'GET', '/volumes')).json.Volumes ?? []) as Array<{ Name: string }>
+          anonymous = now.map((v) => v.Name).find((n) => !before.has(n))
+          if (anonymous === undefined) await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        assert.ok(anonymous !== undefined, 'the anonymous volume appeared while its create ran')
+        volumes.push(anonymous)
+        const mounter = uniqueName('dw-vol-mounter')
+        const mounted = await send(dw.socketPath, 'POST', `/containers/create?name=${mounter}`, create({ Binds: [`${anonymous}:/v`] }))
+        created.push(filler, mounter)
+        assert.equal(mounted.status, 201, mounted.message)
+        // The second create was answered only after the first: the filler exists by then.
+        assert.equal((await engineRequest(eng, 'GET', `/containers/${filler}/json`)).status, 200, 'the filling create was answered first')
+        assert.equal((await filling).status, 201)
+      } finally {
+        // The image goes now; its containers first (the suite removes them again, harmlessly).
+        for (const name of created.slice(-3)) await engineRequest(eng, 'DELETE', `/containers/${name}?force=1`)
+        await engineRequest(eng, 'DELETE', `/images/${image}?force=1`)
+      }
+    })
+
     test('an ordinary container is reached by full id: exec and archive by name still work', async () => {
       const cname = uniqueName('dw-plain')
       const made = await engineRequest(eng, 'POST', `/containers/create?name=${cname}`, { Image: eng.image, Cmd: ['sleep', '60'] })
