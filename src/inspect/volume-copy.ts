@@ -53,8 +53,10 @@ export function withoutCopy (body: JsonObject, names: ReadonlySet<string>): Json
       if (typeof bind !== 'string') return bind
       const parts = bind.split(':')
       if (parts.length < 2 || !names.has(parts[0]!) || bindOptions(parts).includes('nocopy')) return bind
-      // `src:dst` or `src:dst:opts`: the engine reads the options as one comma-separated list.
-      return parts.length === 2 ? `${bind}:nocopy` : `${bind},nocopy`
+      // `src:dst` or `src:dst:opts`: the engine reads the options as one comma-separated list
+      // (an empty one, `src:dst:`, as none).
+      if (parts.length === 2) return `${bind}:nocopy`
+      return parts.length === 3 && parts[2] === '' ? `${bind}nocopy` : `${bind},nocopy`
     })
   }
   if (Array.isArray(hc['Mounts'])) {

@@ -15,11 +15,11 @@ test('the named volumes a create mounts, and whether the engine would copy into 
 
 test('withoutCopy sets nocopy on every mount of the named volumes, and leaves the rest', () => {
   const out = withoutCopy(body({
-    Binds: ['data:/d', 'data:/d2:ro', 'data:/d3:nocopy', 'other:/o', '/host:/h'],
+    Binds: ['data:/d', 'data:/d2:ro', 'data:/d3:nocopy', 'data:/d4:', 'other:/o', '/host:/h'],
     Mounts: [{ Type: 'volume', Source: 'data', Target: '/m', VolumeOptions: { Labels: { a: 'b' } } }, { Type: 'volume', Source: 'other', Target: '/n' }],
     Memory: 1
   }), new Set(['data'])) as any
-  assert.deepEqual(out.HostConfig.Binds, ['data:/d:nocopy', 'data:/d2:ro,nocopy', 'data:/d3:nocopy', 'other:/o', '/host:/h'])
+  assert.deepEqual(out.HostConfig.Binds, ['data:/d:nocopy', 'data:/d2:ro,nocopy', 'data:/d3:nocopy', 'data:/d4:nocopy', 'other:/o', '/host:/h'])
   assert.deepEqual(JSON.parse(JSON.stringify(out.HostConfig.Mounts)), [
     { Type: 'volume', Source: 'data', Target: '/m', VolumeOptions: { Labels: { a: 'b' }, NoCopy: true } },
     { Type: 'volume', Source: 'other', Target: '/n' }
