@@ -18,7 +18,9 @@ import { createMtlsAuthenticator } from './identify/mtls-authenticator.ts'
 import { createRateLimiter } from './identify/rate-limiter.ts'
 import { createTokenAuthenticator, tokenCommand } from './identify/static-token.ts'
 import { parseMtlsSettings } from './identify/mtls-authenticator.ts'
-import type { Config } from './config/config.ts'
+import type { Config, ListenerConfig } from './config/config.ts'
+import type { AuthMethod } from './identify/identity.ts'
+import { operatorsWarning } from './tenancy/tenancy-settings.ts'
 import { startListener, type Listener } from './listen/listeners.ts'
 import { startAdminServer, type AdminServer, type ReloadReport } from './admin/admin-server.ts'
 import { pingEngine } from './forward/engine-ping.ts'
@@ -91,6 +93,10 @@ async function serve (argv: readonly string[]): Promise<void> {
   }
   for (const l of listeners) log(`listening on ${l.address.kind === 'unix' ? l.address.url : `${l.address.tls === undefined ? 'tcp' : 'tls'}://${l.bound}`}`)
   for (const line of policy.describe()) log(line)
+  if (config.tenancy !== null) {
+    const warning = operatorsWarning(config.tenancy, identityMethods(config.listen))
+    if (warning !== null) log(`warning: ${warning}`)
+  }
   log(config.audit.destination === null ? 'audit log off' : `audit log to ${config.audit.destination.kind === 'stdout' ? 'stdout' : config.audit.destination.path}${config.audit.failClosed ? ' (fail-closed)' : ''}`)
   const stopWatching = policy.watch()
   let admin: AdminServer | null = null
@@ -194,6 +200,17 @@ async function serve (argv: readonly string[]): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+}
+
+/** The ways callers can be identified on these listeners. */
+function identityMethods (listen: readonly ListenerConfig[]): Set<AuthMethod> {
+  const methods = new Set<AuthMethod>()
+  for (const { auth } of listen) {
+    if (auth.identity !== null) methods.add('socket')
+    for (const m of auth.methods) methods.add(m)
+    if (auth.anonymous && auth.identity === null) methods.add('anonymous')
+  }
+  return methods
 }
 
 /** How long shutdown waits, after the last connection closed, for the exchanges' last audit records. */

@@ -49,6 +49,20 @@ export function inSet (identity: { readonly name: string, readonly groups: reado
   return set.names.includes(identity.name) || identity.groups.some((g) => set.groups.includes(g))
 }
 
+/**
+ * The start-up warning for operators named without `methods` while callers can prove a name in
+ * more than one way: any of those methods could then carry an operator's name (a JWT subject an
+ * IdP lets users choose, a CN from a CA another team shares). Null when there is nothing to say.
+ *
+ * @example operatorsWarning(settings, new Set(['jwt', 'token'])) // 'tenancy.operators names identities … set tenancy.operators.methods …'
+ */
+export function operatorsWarning (settings: TenancySettings, methods: ReadonlySet<AuthMethod>): string | null {
+  const ops = settings.operators
+  if (ops.methods.length > 0 || (ops.names.length === 0 && ops.groups.length === 0) || methods.size < 2) return null
+  return `tenancy.operators names identities without methods, and callers here prove names by ${[...methods].sort().join(', ')}: ` +
+    'any of these that can carry an operator\'s name or group makes an operator; set tenancy.operators.methods to the one that proves it'
+}
+
 /** Reverse-DNS, as the engine's documentation asks of label keys that tools set. */
 export const DEFAULT_OWNER_LABEL = 'io.dockward.tenant'
 

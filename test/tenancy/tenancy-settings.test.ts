@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { inSet, parseTenancySettings } from '../../src/tenancy/tenancy-settings.ts'
+import { inSet, operatorsWarning, parseTenancySettings } from '../../src/tenancy/tenancy-settings.ts'
 import { scopeOf } from '../../src/tenancy/tenant-scope.ts'
 
 test('tenancy settings: defaults, operators, refused values', () => {
@@ -29,4 +29,12 @@ test('scope: an operator set with methods takes its names only from those method
   assert.deepEqual(scopeOf({ name: 'deploy-bot', tenant: 'team-b', groups: [], method: 'jwt' }, s), { kind: 'tenant', tenant: 'team-b' })
   assert.equal(inSet({ name: 'x', groups: ['ops'], method: 'mtls' }, s.redactEnv), true)
   assert.equal(inSet({ name: 'x', groups: ['ops'], method: 'jwt' }, s.redactEnv), false)
+})
+
+test('a start-up warning when operators are named without methods and names can come several ways', () => {
+  const loose = parseTenancySettings({ operators: { names: ['deploy-bot'] } }, 'tenancy')
+  assert.match(operatorsWarning(loose, new Set(['jwt', 'token'])) ?? '', /^tenancy\.operators names identities without methods, and callers here prove names by jwt, token: .*set tenancy\.operators\.methods/)
+  assert.equal(operatorsWarning(loose, new Set(['socket'])), null, 'one way only: nothing to confuse')
+  assert.equal(operatorsWarning(parseTenancySettings({ operators: { names: ['deploy-bot'], methods: ['token'] } }, 'tenancy'), new Set(['jwt', 'token'])), null)
+  assert.equal(operatorsWarning(parseTenancySettings({}, 'tenancy'), new Set(['jwt', 'token'])), null, 'no operators')
 })
