@@ -115,7 +115,6 @@ export const factKinds: { readonly [K in FactName]-?: KindOf<RequestFacts[K]> } 
 /** Facts that hold absolute paths, the only ones `allUnder` and `anyOutside` apply to. */
 export const pathFacts: ReadonlySet<FactName> = new Set<FactName>(['hostPaths', 'archivePath'])
 
-
 export type Operator = 'is' | 'oneOf' | 'noneOf' | 'anyOf' | 'empty' | 'notEmpty' | 'glob' | 'allUnder' | 'anyOutside' | 'min' | 'max' | 'present' | 'not'
 
 /** One test on one value; the tests on a fact or query parameter are ANDed. */

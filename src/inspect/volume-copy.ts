@@ -6,10 +6,11 @@ import { isJsonObject, type JsonObject, type JsonValue } from './json-value.ts'
  * host's mount namespace, following symlinks in the volume and keeping modes (setuid included).
  * Another container that has the same volume mounted can plant a symlink there during the copy, and
  * the rest of the image is then written as root wherever it points on the host. dockward lets a
- * create copy only while it holds the volume alone (see gateway.ts), and sends `nocopy` otherwise.
+ * create copy only while no other create through it can mount the volume (gateway.ts
+ * holdForCreate), and sends `nocopy` for a volume some container already mounts.
  */
 
-/** One mount of a named volume in a create body: `Binds` entry `i`, or `Mounts` entry `i`. */
+/** A named volume a create body mounts, and whether any of its mounts lets the engine copy into it. */
 interface VolumeMount { readonly name: string, readonly copies: boolean }
 
 /**
@@ -42,7 +43,7 @@ export function namedVolumeMounts (body: JsonValue | undefined): VolumeMount[] {
 /**
  * The body with every mount of the named volumes `names` set to `nocopy`.
  *
- * @example withoutCopy({ HostConfig: { Binds: ['data:/d:ro'] } }, ['data']) // { HostConfig: { Binds: ['data:/d:ro,nocopy'] } }
+ * @example withoutCopy({ HostConfig: { Binds: ['data:/d:ro'] } }, new Set(['data'])) // { HostConfig: { Binds: ['data:/d:ro,nocopy'] } }
  */
 export function withoutCopy (body: JsonObject, names: ReadonlySet<string>): JsonObject {
   const hc = body['HostConfig'] as JsonObject
