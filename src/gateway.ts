@@ -36,9 +36,7 @@ import { redactedEnv } from './tenancy/tenant-responses.ts'
 import { planTenantRequest, type TenantPlan } from './tenancy/tenant-request.ts'
 import type { ResponseFilter } from './forward/response-filter.ts'
 import { canonicalQueryString } from './inspect/go-query.ts'
-import { namedVolumeMounts, withoutCopy } from './inspect/volume-copy.ts'
-import { NameLocks } from './core/name-locks.ts'
-import type { JsonObject, JsonValue } from './inspect/json-value.ts'
+import { CopyGuard } from './inspect/volume-copy.ts'
 import { queryNamesOf } from './inspect/canonical-body.ts'
 import { createsObject } from './observe/audit-record.ts'
 import { noopObserver, type RequestObserver, type RequestTrace } from './observe/request-trace.ts'
@@ -112,9 +110,7 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
   const tenancy = config.tenancy
   // Owners by full id, for every request and event stream (ids and labels never change).
   const ownerCache = createOwnerCache()
-  const volumeHolds = new NameLocks()
-  // Container creates the engine has not answered yet; each settles when it has (holdForCreate).
-  const createsInFlight = new Set<Promise<void>>()
+  const copyGuard = new CopyGuard(async (name) => await engine.volumeInUse(name))
 
   /**
    * Inspect and decide: reads a body the decision depends on (capped), canonicalizes query and
@@ -182,46 +178,15 @@ export function createGateway ({ config, policy, limiter, log, observer = noopOb
     const pinnedBody = await pinnedCreateBody(route.operation, planned, lookup)
     if (pinnedBody !== planned && pinnedBody !== undefined) bodyBytes = Buffer.from(serializeJson(pinnedBody), 'utf8')
     // A create is held until the engine has answered, however long its copy into volumes takes
-    // (holdForCreate): no answer timeout, or the hold would end while the engine still copies.
+    // (CopyGuard): no answer timeout, or the hold would end while the engine still copies.
     const responseTimeoutMs = route.operation === 'ContainerCreate' ? null : answerTimeout(route.operation, inspected.query, limits.upstreamResponseTimeout)
     // Last, as it holds until the exchange ends (Admitted.release).
-    const held = route.operation === 'ContainerCreate' ? await holdForCreate(pinnedBody) : null
+    const held = route.operation === 'ContainerCreate' ? await copyGuard.hold(pinnedBody) : null
     if (held?.body !== undefined) bodyBytes = Buffer.from(serializeJson(held.body), 'utf8')
     let body: Buffer | undefined
     if (kind === 'json') body = bodyBytes ?? EMPTY
     else if (kind === 'none' && raw !== undefined) body = EMPTY
     return { path, body, bodyKind: kind, canonicalBody: inspected.body, response: plan.response, settled: plan.settled, prepare: plan.prepare, responseTimeoutMs, release: held?.release }
-  }
-
-  /**
-   * A container create, held from here until the engine has answered it. The engine copies the
-   * image's files into empty volumes at create (volume-copy.ts), named ones and the anonymous ones
-   * of the image's `VOLUME`s, whose random names can be listed while the copy runs. So a create
-   * that mounts a named volume first waits for every create already in flight, then holds its
-   * named volumes (no other create through dockward may mount them), and a volume some container
-   * already mounts is sent with `nocopy`, since it could be written to during the copy.
-   */
-  async function holdForCreate (body: JsonValue | undefined): Promise<{ release: () => void, body: JsonObject | undefined }> {
-    const earlier = [...createsInFlight]
-    let settle!: () => void
-    const mine = new Promise<void>((resolve) => { settle = resolve })
-    createsInFlight.add(mine)
-    const ended = (): void => { createsInFlight.delete(mine); settle() }
-    const mounts = namedVolumeMounts(body)
-    if (mounts.length === 0) return { release: ended, body: undefined }
-    let names: (() => void) | null = null
-    const release = (): void => { names?.(); ended() }
-    try {
-      // Creates that came later wait for this one in turn, so no two wait for each other.
-      await Promise.all(earlier)
-      names = await volumeHolds.acquire(mounts.map((m) => m.name))
-      const shared = new Set<string>()
-      for (const m of mounts) if (m.copies && await engine.volumeInUse(m.name)) shared.add(m.name)
-      return { release, body: shared.size === 0 ? undefined : withoutCopy(body as JsonObject, shared) }
-    } catch (err) {
-      release()
-      throw err
-    }
   }
 
   function sinkFor (listener: string, auth: ListenerAuth): RequestSink {

@@ -1,3 +1,4 @@
+import { NameLocks } from '../core/name-locks.ts'
 import { isJsonObject, type JsonObject, type JsonValue } from './json-value.ts'
 
 /**
@@ -6,9 +7,56 @@ import { isJsonObject, type JsonObject, type JsonValue } from './json-value.ts'
  * host's mount namespace, following symlinks in the volume and keeping modes (setuid included).
  * Another container that has the same volume mounted can plant a symlink there during the copy, and
  * the rest of the image is then written as root wherever it points on the host. dockward lets a
- * create copy only while no other create through it can mount the volume (gateway.ts
- * holdForCreate), and sends `nocopy` for a volume some container already mounts.
+ * create copy only while no other create through it can mount the volume (CopyGuard), and sends
+ * `nocopy` for a volume some container already mounts.
  */
+
+/**
+ * Holds container creates until the engine has answered them. The engine copies the image's
+ * files into empty volumes at create, named ones and the anonymous ones of the image's `VOLUME`s,
+ * whose random names can be listed while the copy runs. So a create that mounts a named volume
+ * first waits for every create already in flight, then holds its named volumes (no other create
+ * through dockward may mount them), and a volume some container already mounts is sent with
+ * `nocopy`, since it could be written to during the copy.
+ *
+ * @example
+ * const guard = new CopyGuard(engine.volumeInUse)
+ * const held = await guard.hold(createBody) // forward held.body ?? createBody, then held.release()
+ */
+export class CopyGuard {
+  readonly #volumeInUse: (name: string) => Promise<boolean>
+  readonly #names = new NameLocks()
+  // Creates the engine has not answered yet; each settles when its hold is released.
+  readonly #inFlight = new Set<Promise<void>>()
+
+  constructor (volumeInUse: (name: string) => Promise<boolean>) {
+    this.#volumeInUse = volumeInUse
+  }
+
+  /** Holds one create; `body` is what to send instead when a mount had to lose its copy. */
+  async hold (body: JsonValue | undefined): Promise<{ release: () => void, body: JsonObject | undefined }> {
+    const earlier = [...this.#inFlight]
+    let settle!: () => void
+    const mine = new Promise<void>((resolve) => { settle = resolve })
+    this.#inFlight.add(mine)
+    const ended = (): void => { this.#inFlight.delete(mine); settle() }
+    const mounts = namedVolumeMounts(body)
+    if (mounts.length === 0) return { release: ended, body: undefined }
+    let names: (() => void) | null = null
+    const release = (): void => { names?.(); ended() }
+    try {
+      // Creates that came later wait for this one in turn, so no two wait for each other.
+      await Promise.all(earlier)
+      names = await this.#names.acquire(mounts.map((m) => m.name))
+      const shared = new Set<string>()
+      for (const m of mounts) if (m.copies && await this.#volumeInUse(m.name)) shared.add(m.name)
+      return { release, body: shared.size === 0 ? undefined : withoutCopy(body as JsonObject, shared) }
+    } catch (err) {
+      release()
+      throw err
+    }
+  }
+}
 
 /** A named volume a create body mounts, and whether any of its mounts lets the engine copy into it. */
 interface VolumeMount { readonly name: string, readonly copies: boolean }

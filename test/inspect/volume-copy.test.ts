@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { namedVolumeMounts, withoutCopy } from '../../src/inspect/volume-copy.ts'
+import { CopyGuard, namedVolumeMounts, withoutCopy } from '../../src/inspect/volume-copy.ts'
 
 const body = (hc: Record<string, unknown>) => ({ Image: 'x', HostConfig: hc }) as any
 
@@ -26,4 +26,26 @@ test('withoutCopy sets nocopy on every mount of the named volumes, and leaves th
   ])
   assert.equal(out.HostConfig.Memory, 1)
   assert.equal(out.Image, 'x')
+})
+
+test('CopyGuard: a create that mounts a named volume waits for the creates already in flight, and a volume in use loses its copy', async () => {
+  const inUse = new Set(['shared'])
+  const guard = new CopyGuard(async (name) => inUse.has(name))
+  const anonymous = await guard.hold(body({}))
+  assert.equal(anonymous.body, undefined, 'no named volume: nothing held but the create itself')
+  let mounted = false
+  const mounting = guard.hold(body({ Binds: ['fresh:/a', 'shared:/b'] })).then((h) => { mounted = true; return h })
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(mounted, false, 'it waits while an earlier create may be filling an anonymous volume')
+  anonymous.release()
+  const held = await mounting
+  assert.deepEqual((held.body as any).HostConfig.Binds, ['fresh:/a', 'shared:/b:nocopy'])
+  // A later create of the same volume waits for this one's release.
+  let later = false
+  const next = guard.hold(body({ Binds: ['fresh:/c'] })).then((h) => { later = true; return h })
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(later, false)
+  held.release()
+  ;(await next).release()
+  assert.equal(later, true)
 })
